@@ -1,0 +1,2 @@
+// The `virtbench` command. Commands are added by the reports issue; see README.md.
+return 0;
