@@ -1,0 +1,13 @@
+namespace VirtBench.Engines;
+
+/// <summary>Every engine, by command-line name, in the order reports show them.</summary>
+public static class EngineCatalog
+{
+    /// <summary>All engines that exist.</summary>
+    public static IReadOnlyList<IEngine> All { get; } = [];
+
+    /// <summary>The engine with this name; throws <see cref="ArgumentException"/> listing the valid names otherwise.</summary>
+    public static IEngine Get(string name) =>
+        All.FirstOrDefault(e => e.Name == name)
+        ?? throw new ArgumentException($"unknown engine '{name}': expected one of {string.Join(", ", All.Select(e => e.Name))}");
+}
