@@ -105,6 +105,14 @@ public sealed class Counters
         return new Counters(d);
     }
 
+    /// <summary>The sum of two sets of counts.</summary>
+    public static Counters Sum(Counters a, Counters b)
+    {
+        var d = new ulong[Length];
+        for (int i = 0; i < d.Length; i++) d[i] = a.Raw[i] + b.Raw[i];
+        return new Counters(d);
+    }
+
     /// <summary>True when every count is equal.</summary>
     public bool SameAs(Counters other) => Raw.AsSpan().SequenceEqual(other.Raw);
 

@@ -1,0 +1,41 @@
+using Iced.Intel;
+
+namespace VirtBench.Machine.Cpu;
+
+/// <summary>
+/// A straight-line run of decoded instructions starting at one machine address and EIP, ending at a
+/// control transfer, a state-changing system instruction, a page end, or <see cref="DecodeCache.MaxOps"/>.
+/// </summary>
+internal sealed class Block
+{
+    public Block(Op[] ops, Instruction[] instructions, uint machine, uint eip, uint[] frames, uint secondLinearPage)
+    {
+        Ops = ops;
+        Instructions = instructions;
+        Machine = machine;
+        StartEip = eip;
+        Frames = frames;
+        SecondLinearPage = secondLinearPage;
+    }
+
+    /// <summary>The ops, executed in order.</summary>
+    public readonly Op[] Ops;
+
+    /// <summary>The Iced instructions the ops came from (for slow-path handlers and VMMs).</summary>
+    public readonly Instruction[] Instructions;
+
+    /// <summary>Machine address of the first byte.</summary>
+    public readonly uint Machine;
+
+    /// <summary>EIP of the first instruction (the ops' EIPs and branch targets are relative to it).</summary>
+    public readonly uint StartEip;
+
+    /// <summary>Machine frames the block's bytes lie on (one, or two for an instruction crossing a page).</summary>
+    public readonly uint[] Frames;
+
+    /// <summary>For a block whose instruction crosses into another linear page: that page (else uint.MaxValue).</summary>
+    public readonly uint SecondLinearPage;
+
+    /// <summary>Cleared when a write to one of its frames invalidates it.</summary>
+    public bool Valid = true;
+}

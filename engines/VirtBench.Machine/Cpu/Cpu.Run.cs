@@ -1,0 +1,192 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using VirtBench.Machine.Devices;
+using VirtBench.Machine.Memory;
+using VirtBench.Machine.Monitor;
+
+namespace VirtBench.Machine.Cpu;
+
+// The run loop: between blocks it handles time, interrupts, halts, the budget and pending faults;
+// inside a block it only calls handlers and counts retired instructions.
+public sealed partial class Cpu
+{
+    private RunOutcome? _stop;
+    private bool _interruptShadow;
+
+    /// <summary>The timer whose deadlines cut blocks (so interrupts arrive at exact instruction counts).</summary>
+    internal Pit8254? Timer { get; set; }
+
+    /// <summary>Simulated-time budget (instructions retired plus idle time).</summary>
+    public ulong Budget { get; set; } = ulong.MaxValue;
+
+    /// <summary>The outcome once the run has stopped, else null.</summary>
+    public RunOutcome? Outcome => _stop;
+
+    /// <summary>Stops the run at the next block boundary with this outcome (the first stop wins).</summary>
+    public void Stop(RunOutcome outcome) => _stop ??= outcome;
+
+    /// <summary>Inhibits interrupts until one more instruction has executed (after sti, mov ss, pop ss).</summary>
+    internal void SetInterruptShadow() => _interruptShadow = true;
+
+    /// <summary>Runs until the guest exits, halts for good, triple faults, exhausts the budget, or is stopped.</summary>
+    public RunOutcome Run()
+    {
+        while (_stop is null)
+        {
+            ulong limit = Step();
+            if (limit == 0) continue;
+            var block = FetchBlock();
+            if (block is null)
+            {
+                if (_hasPending) DeliverPendingFault(Eip);
+                continue;
+            }
+            ExecuteBlock(block, limit);
+        }
+        return _stop;
+    }
+
+    /// <summary>
+    /// The work between blocks. Returns how many instructions the next block may run (0: loop again,
+    /// because an event was handled or the CPU is idle).
+    /// </summary>
+    private ulong Step()
+    {
+        ulong deadline = Timer?.NextDeadline ?? ulong.MaxValue;
+        if (Ticks >= deadline) { Timer!.Fire(Ticks); deadline = Timer.NextDeadline; }
+        if (Ticks >= Budget)
+        {
+            Stop(new RunOutcome(OutcomeKind.BudgetExhausted, $"budget of {Budget:N0} instruction-equivalents exhausted at EIP 0x{Eip:x8}"));
+            return 0;
+        }
+
+        bool shadow = _interruptShadow;
+        _interruptShadow = false;
+        if (!shadow && TryTakeInterrupt()) return 0;
+
+        if (Halted)
+        {
+            bool wakeable = (InterruptsEnabled || Vmx is { ExternalInterruptExiting: true }) && !ExternalInterruptsMasked
+                            || Monitor is not null;
+            if (!wakeable)
+            {
+                Stop(new RunOutcome(OutcomeKind.Halted, $"hlt with interrupts disabled at EIP 0x{Eip:x8}"));
+                return 0;
+            }
+            if (deadline == ulong.MaxValue)
+            {
+                Stop(new RunOutcome(OutcomeKind.Halted, $"hlt with no timer armed at EIP 0x{Eip:x8}"));
+                return 0;
+            }
+            // Idle: skip simulated time to the next timer deadline (or the budget).
+            ulong wake = Math.Min(deadline, Budget);
+            Counts[(int)Event.IdleInstructions] += wake - Ticks;
+            Ticks = wake;
+            return 0;
+        }
+
+        ulong limit = Math.Min(deadline, Budget) - Ticks;
+        return shadow ? 1 : limit;
+    }
+
+    /// <summary>Takes an external interrupt (or a VMX interrupt-window exit) if one can be taken now.</summary>
+    private bool TryTakeInterrupt()
+    {
+        if (Vmx is { InterruptWindowExiting: true } && InterruptsEnabled)
+        {
+            ExitToMonitor(new VmExit { Reason = VmExitReason.InterruptWindow });
+            return true;
+        }
+        var pic = InterruptController;
+        if (pic is null || !pic.InterruptRequested || ExternalInterruptsMasked) return false;
+        if (Vmx is { ExternalInterruptExiting: true })
+        {
+            Halted = false;
+            ExitToMonitor(new VmExit { Reason = VmExitReason.ExternalInterrupt });
+            return true;
+        }
+        if (!InterruptsEnabled) return false;
+        if (ExternalInterruptsToMonitor && Monitor is not null)
+        {
+            Monitor.OnExternalInterrupt(this);
+            return true;
+        }
+        int vector = pic.Acknowledge();
+        Halted = false;
+        Raise(vector, ExceptionKind.External, null, 0, Eip, Eip);
+        return true;
+    }
+
+    private Block? FetchBlock()
+    {
+        uint eip = Eip;
+        uint machine;
+        uint? linear = null;
+        if (InTranslationCache)
+        {
+            if (eip >= Memory.Size) { GeneralProtection(0); return null; }
+            machine = eip;
+        }
+        else
+        {
+            ref Segment cs = ref Segs[(int)SegReg.Cs];
+            if (eip > cs.Limit) { GeneralProtection(0); return null; }
+            uint lin = cs.Base + eip;
+            linear = lin;
+            ref FastTlb.Entry e = ref _fast[(lin >> 12) & FastTlb.Mask];
+            if (e.ReadTag == lin >> 12) machine = (uint)e.Host + (lin & 0xFFF);
+            else if (!TranslateFetch(lin, out machine)) return null;
+        }
+        var block = Cache.Lookup(machine, eip);
+        if (block is not null && block.SecondLinearPage != uint.MaxValue)
+        {
+            // An instruction that crosses a page: its second page may have been remapped.
+            if (!TranslateFetch(block.SecondLinearPage << 12, out uint second)) return null;
+            if (second >> 12 != block.Frames[1]) block = null;
+        }
+        return block ?? Cache.Build(machine, eip, linear);
+    }
+
+    private unsafe void ExecuteBlock(Block block, ulong limit)
+    {
+        Op[] ops = block.Ops;
+        int n = limit < (ulong)ops.Length ? (int)limit : ops.Length;
+        ref Op first = ref MemoryMarshal.GetArrayDataReference(ops);
+        ref ulong counts = ref MemoryMarshal.GetArrayDataReference(Counts);
+        int modeBase = _modeBase;
+        _currentBlock = block;
+        Eip = Unsafe.Add(ref first, n - 1).NextEip;
+        int i = 0;
+        while (i < n)
+        {
+            ref Op op = ref Unsafe.Add(ref first, i);
+            if (!op.Exec(this, ref op))
+            {
+                if (Aborted)
+                {
+                    Aborted = false;
+                    if (_hasPending) { Retire(i); DeliverPendingFault(op.Eip); return; }
+                    break; // a stale block: refetch at op.Eip, which the op has set
+                }
+                Unsafe.Add(ref counts, modeBase + op.Mnemonic)++;
+                i++;
+                break;
+            }
+            Unsafe.Add(ref counts, modeBase + op.Mnemonic)++;
+            i++;
+        }
+        Retire(i);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Retire(int n)
+    {
+        Retired += (ulong)n;
+        Ticks += (ulong)n;
+    }
+
+    private Block? _currentBlock;
+
+    /// <summary>The full Iced instruction behind an op of the executing block (for slow-path handlers).</summary>
+    internal ref readonly Iced.Intel.Instruction InstructionOf(ref Op op) => ref _currentBlock!.Instructions[op.Position];
+}

@@ -1,0 +1,388 @@
+using Iced.Intel;
+using VirtBench.Machine.Monitor;
+
+namespace VirtBench.Machine.Cpu.Execute;
+
+/// <summary>
+/// System instructions: hlt, in/out, control registers, descriptor tables (lgdt, lidt, lldt, ltr and their
+/// store forms), lmsw/smsw, clts, invlpg, cpuid, rdtsc, rdmsr/wrmsr, sysenter/sysexit, vmcall, ud2,
+/// lar/lsl/verr/verw, wbinvd/invd. Privilege checks come first, then VMX exits, as on real hardware.
+/// </summary>
+internal static unsafe class SystemInstructions
+{
+    public const uint MsrTsc = 0x10, MsrSysenterCs = 0x174, MsrSysenterEsp = 0x175, MsrSysenterEip = 0x176;
+
+    public static bool TryBind(ref Op op, in Instruction i)
+    {
+        op.EndsBlock = true;
+        switch (i.Mnemonic)
+        {
+            case Mnemonic.Hlt: op.Exec = &Hlt; return true;
+            case Mnemonic.In:
+                op.Size = (byte)i.Op0Register.GetSize();
+                op.Aux = (byte)(i.Op1Kind == OpKind.Register ? 1 : 0); // 1: port in DX
+                op.Imm = i.Op1Kind == OpKind.Register ? 0u : i.Immediate8;
+                op.Exec = &In;
+                return true;
+            case Mnemonic.Out:
+                op.Size = (byte)i.Op1Register.GetSize();
+                op.Aux = (byte)(i.Op0Kind == OpKind.Register ? 1 : 0);
+                op.Imm = i.Op0Kind == OpKind.Register ? 0u : i.Immediate8;
+                op.Exec = &Out;
+                return true;
+            case Mnemonic.Mov when i.Op0Register.IsCR():
+                op.Aux = (byte)(i.Op0Register - Register.CR0);
+                op.R1 = Operands.Index(i.Op1Register);
+                op.Exec = &MovToCr;
+                return true;
+            case Mnemonic.Mov when i.Op1Register.IsCR():
+                op.Aux = (byte)(i.Op1Register - Register.CR0);
+                op.R0 = Operands.Index(i.Op0Register);
+                op.Exec = &MovFromCr;
+                return true;
+            case Mnemonic.Mov when i.Op0Register.IsDR() || i.Op1Register.IsDR() || i.Op0Register.IsTR() || i.Op1Register.IsTR():
+                op.Exec = &DebugRegister;
+                return true;
+            case Mnemonic.Lgdt or Mnemonic.Lidt:
+                op.Aux = (byte)(i.Mnemonic == Mnemonic.Lgdt ? 0 : 1);
+                op.Size = (byte)(i.Code is Code.Lgdt_m1632_16 or Code.Lidt_m1632_16 ? 2 : 4);
+                op.Exec = &LoadTableRegister;
+                return true;
+            case Mnemonic.Sgdt or Mnemonic.Sidt:
+                op.Aux = (byte)(i.Mnemonic == Mnemonic.Sgdt ? 0 : 1);
+                op.Exec = &StoreTableRegister;
+                op.EndsBlock = false;
+                return true;
+            case Mnemonic.Lldt or Mnemonic.Ltr:
+                op.Aux = (byte)(i.Mnemonic == Mnemonic.Lldt ? 0 : 1);
+                BindRm16(ref op, in i);
+                op.Exec = &LoadSystemSegment;
+                return true;
+            case Mnemonic.Sldt or Mnemonic.Str:
+                op.Aux = (byte)(i.Mnemonic == Mnemonic.Sldt ? 0 : 1);
+                BindRm16(ref op, in i);
+                op.Exec = &StoreSystemSegment;
+                op.EndsBlock = false;
+                return true;
+            case Mnemonic.Lmsw:
+                BindRm16(ref op, in i);
+                op.Exec = &Lmsw;
+                return true;
+            case Mnemonic.Smsw:
+                BindRm16(ref op, in i);
+                op.Exec = &Smsw;
+                op.EndsBlock = false;
+                return true;
+            case Mnemonic.Clts: op.Exec = &Clts; return true;
+            case Mnemonic.Invlpg: op.Exec = &Invlpg; return true;
+            case Mnemonic.Cpuid: op.Exec = &Cpuid; return true;
+            case Mnemonic.Rdtsc: op.Exec = &Rdtsc; return true;
+            case Mnemonic.Rdmsr: op.Exec = &Rdmsr; return true;
+            case Mnemonic.Wrmsr: op.Exec = &Wrmsr; return true;
+            case Mnemonic.Sysenter: op.Exec = &Sysenter; return true;
+            case Mnemonic.Sysexit: op.Exec = &Sysexit; return true;
+            case Mnemonic.Vmcall: op.Exec = &Vmcall; return true;
+            case Mnemonic.Ud2 or Mnemonic.Ud0 or Mnemonic.Ud1: op.Exec = &Undefined; return true;
+            case Mnemonic.Wbinvd or Mnemonic.Invd: op.Exec = &PrivilegedNop; return true;
+            case Mnemonic.Lar or Mnemonic.Lsl or Mnemonic.Verr or Mnemonic.Verw:
+                op.EndsBlock = false;
+                op.Aux = (byte)(i.Mnemonic switch { Mnemonic.Lar => 0, Mnemonic.Lsl => 1, Mnemonic.Verr => 2, _ => 3 });
+                if (i.Mnemonic is Mnemonic.Lar or Mnemonic.Lsl)
+                {
+                    op.R0 = Operands.Index(i.Op0Register);
+                    op.Size = (byte)i.Op0Register.GetSize();
+                    op.Aux |= (byte)(i.Op1Kind == OpKind.Register ? 0x80 : 0);
+                    if (i.Op1Kind == OpKind.Register) op.R1 = Operands.Index(i.Op1Register);
+                }
+                else
+                {
+                    op.Aux |= (byte)(i.Op0Kind == OpKind.Register ? 0x80 : 0);
+                    if (i.Op0Kind == OpKind.Register) op.R1 = Operands.Index(i.Op0Register);
+                }
+                op.Exec = &DescriptorQuery;
+                return true;
+            default:
+                op.EndsBlock = false;
+                return false;
+        }
+    }
+
+    private static void BindRm16(ref Op op, in Instruction i)
+    {
+        op.Size = (byte)(i.Op0Kind == OpKind.Register ? i.Op0Register.GetSize() : 2);
+        op.Aux |= (byte)(i.Op0Kind == OpKind.Register ? 0x80 : 0);
+        if (i.Op0Kind == OpKind.Register) op.R0 = Operands.Index(i.Op0Register);
+    }
+
+    /// <summary>Exits to the VMM for the op (VMX non-root); the instruction does not retire.</summary>
+    private static bool Exit(Cpu c, ref Op op, VmExit exit)
+    {
+        c.Eip = op.Eip;
+        c.ExitToMonitor(exit with { InstructionLength = (int)(op.NextEip - op.Eip), Instruction = c.InstructionOf(ref op) });
+        c.Aborted = true;
+        return false;
+    }
+
+    private static bool Privileged(Cpu c) => c.Cpl == 0 || c.GeneralProtection(0);
+
+    internal static bool Undefined(Cpu c, ref Op op) => c.InvalidOpcode();
+
+    private static bool PrivilegedNop(Cpu c, ref Op op) => Privileged(c);
+
+    private static bool DebugRegister(Cpu c, ref Op op) => Privileged(c) && c.InvalidOpcode();
+
+    private static bool Hlt(Cpu c, ref Op op)
+    {
+        if (!Privileged(c)) return false;
+        if (c.Vmx is { HltExiting: true }) return Exit(c, ref op, new VmExit { Reason = VmExitReason.Hlt });
+        c.Halted = true;
+        return false;
+    }
+
+    // ---- port I/O ----
+
+    private static bool In(Cpu c, ref Op op)
+    {
+        ushort port = (ushort)(op.Aux == 1 ? c.Regs[2] : op.Imm);
+        if (!c.CheckIoPermission(port, op.Size)) return false;
+        if (c.Vmx is { } vmx && vmx.IoExits(port, op.Size))
+            return Exit(c, ref op, new VmExit { Reason = VmExitReason.IoInstruction, Port = port, Size = op.Size, IsWrite = false });
+        uint v = c.Io.Read(port, op.Size);
+        if (op.Size == 4) c.Regs[0] = v; else if (op.Size == 2) W16.Set(c, 0, v); else W8.Set(c, 0, v);
+        return false;
+    }
+
+    private static bool Out(Cpu c, ref Op op)
+    {
+        ushort port = (ushort)(op.Aux == 1 ? c.Regs[2] : op.Imm);
+        if (!c.CheckIoPermission(port, op.Size)) return false;
+        if (c.Vmx is { } vmx && vmx.IoExits(port, op.Size))
+            return Exit(c, ref op, new VmExit { Reason = VmExitReason.IoInstruction, Port = port, Size = op.Size, IsWrite = true });
+        uint mask = op.Size == 4 ? 0xFFFF_FFFF : op.Size == 2 ? 0xFFFFu : 0xFFu;
+        c.Io.Write(port, op.Size, c.Regs[0] & mask);
+        return false;
+    }
+
+    // ---- control registers ----
+
+    private static bool MovToCr(Cpu c, ref Op op)
+    {
+        if (!Privileged(c)) return false;
+        uint value = c.Regs[op.R1];
+        var vmx = c.Vmx;
+        switch (op.Aux)
+        {
+            case 0:
+                if ((value & 0x8000_0001) == 0x8000_0000 || (value & 0x6000_0000) == 0x4000_0000) return c.GeneralProtection(0);
+                if (vmx is not null && ((value ^ vmx.Cr0ReadShadow) & vmx.Cr0GuestHostMask) != 0)
+                    return Exit(c, ref op, CrExit(0, op.R1, write: true));
+                if (vmx is not null) value = (value & ~vmx.Cr0GuestHostMask) | (c.Cr0 & vmx.Cr0GuestHostMask);
+                c.SetCr0(value);
+                return false;
+            case 2:
+                c.Cr2 = value;
+                return false;
+            case 3:
+                if (vmx is { Cr3LoadExiting: true }) return Exit(c, ref op, CrExit(3, op.R1, write: true));
+                c.SetCr3(value);
+                return false;
+            case 4:
+                if ((value & ~0x0000_07FFu) != 0) return c.GeneralProtection(0);
+                if (vmx is not null && ((value ^ vmx.Cr4ReadShadow) & vmx.Cr4GuestHostMask) != 0)
+                    return Exit(c, ref op, CrExit(4, op.R1, write: true));
+                if (vmx is not null) value = (value & ~vmx.Cr4GuestHostMask) | (c.Cr4 & vmx.Cr4GuestHostMask);
+                c.SetCr4(value);
+                return false;
+            default:
+                return c.InvalidOpcode();
+        }
+    }
+
+    private static bool MovFromCr(Cpu c, ref Op op)
+    {
+        if (!Privileged(c)) return false;
+        var vmx = c.Vmx;
+        uint value;
+        switch (op.Aux)
+        {
+            case 0: value = vmx is null ? c.Cr0 : (c.Cr0 & ~vmx.Cr0GuestHostMask) | (vmx.Cr0ReadShadow & vmx.Cr0GuestHostMask); break;
+            case 2: value = c.Cr2; break;
+            case 3:
+                if (vmx is { Cr3StoreExiting: true }) return Exit(c, ref op, CrExit(3, op.R0, write: false));
+                value = c.Cr3;
+                break;
+            case 4: value = vmx is null ? c.Cr4 : (c.Cr4 & ~vmx.Cr4GuestHostMask) | (vmx.Cr4ReadShadow & vmx.Cr4GuestHostMask); break;
+            default: return c.InvalidOpcode();
+        }
+        c.Regs[op.R0] = value;
+        return false;
+    }
+
+    private static VmExit CrExit(int cr, int reg, bool write) =>
+        new() { Reason = VmExitReason.ControlRegisterAccess, ControlRegister = cr, Register = (Reg)reg, IsWrite = write };
+
+    private static bool Lmsw(Cpu c, ref Op op)
+    {
+        if (!Privileged(c)) return false;
+        uint v;
+        if ((op.Aux & 0x80) != 0) v = c.Regs[op.R0];
+        else if (!c.Read16(op.Seg, op.Ea(c), out v)) return false;
+        // lmsw loads PE, MP, EM and TS, and cannot clear PE.
+        uint cr0 = (c.Cr0 & ~0xEu) | (v & 0xF) | (c.Cr0 & 1);
+        var vmx = c.Vmx;
+        if (vmx is not null && ((cr0 ^ vmx.Cr0ReadShadow) & vmx.Cr0GuestHostMask & 0xF) != 0)
+            return Exit(c, ref op, CrExit(0, 0, write: true));
+        c.SetCr0(cr0);
+        return false;
+    }
+
+    private static bool Smsw(Cpu c, ref Op op)
+    {
+        if (!c.Sensitive(ref op)) return false;
+        var vmx = c.Vmx;
+        uint cr0 = vmx is null ? c.Cr0 : (c.Cr0 & ~vmx.Cr0GuestHostMask) | (vmx.Cr0ReadShadow & vmx.Cr0GuestHostMask);
+        if ((op.Aux & 0x80) == 0) return c.Write16(op.Seg, op.Ea(c), cr0);
+        if (op.Size == 4) c.Regs[op.R0] = cr0; else W16.Set(c, op.R0, cr0);
+        return true;
+    }
+
+    private static bool Clts(Cpu c, ref Op op)
+    {
+        if (!Privileged(c)) return false;
+        var vmx = c.Vmx;
+        if (vmx is not null && (vmx.Cr0GuestHostMask & 8) != 0 && (vmx.Cr0ReadShadow & 8) != 0)
+            return Exit(c, ref op, CrExit(0, 0, write: true));
+        c.SetCr0(c.Cr0 & ~8u);
+        return false;
+    }
+
+    // ---- descriptor tables ----
+
+    private static bool LoadTableRegister(Cpu c, ref Op op)
+    {
+        if (!Privileged(c)) return false;
+        uint ea = op.Ea(c);
+        if (!c.Read16(op.Seg, ea, out uint limit) || !c.Read32(op.Seg, ea + 2, out uint baseAddr)) return false;
+        if (op.Size == 2) baseAddr &= 0x00FF_FFFF;
+        var value = new DescriptorTableRegister(baseAddr, (ushort)limit);
+        if (op.Aux == 0) c.Gdtr = value; else c.Idtr = value;
+        return false;
+    }
+
+    private static bool StoreTableRegister(Cpu c, ref Op op)
+    {
+        if (!c.Sensitive(ref op)) return false;
+        var value = op.Aux == 0 ? c.Gdtr : c.Idtr;
+        uint ea = op.Ea(c);
+        // Check both parts before writing either, so a fault leaves memory unchanged.
+        if (!c.BeginRmw(op.Seg, ea, 2, out _, out _) || !c.BeginRmw(op.Seg, ea + 2, 4, out _, out _)) return false;
+        return c.Write16(op.Seg, ea, value.Limit) && c.Write32(op.Seg, ea + 2, value.Base);
+    }
+
+    private static bool LoadSystemSegment(Cpu c, ref Op op)
+    {
+        if (!Privileged(c)) return false;
+        uint sel;
+        if ((op.Aux & 0x80) != 0) sel = c.Regs[op.R0];
+        else if (!c.Read16(op.Seg, op.Ea(c), out sel)) return false;
+        return ((op.Aux & 1) == 0 ? c.LoadLdt((ushort)sel) : c.LoadTaskRegister((ushort)sel)) && false;
+    }
+
+    private static bool StoreSystemSegment(Cpu c, ref Op op)
+    {
+        if (!c.Sensitive(ref op)) return false;
+        uint sel = (op.Aux & 1) == 0 ? c.Ldtr.Selector : c.Tr.Selector;
+        if ((op.Aux & 0x80) == 0) return c.Write16(op.Seg, op.Ea(c), sel);
+        if (op.Size == 4) c.Regs[op.R0] = sel; else W16.Set(c, op.R0, sel);
+        return true;
+    }
+
+    private static bool Invlpg(Cpu c, ref Op op)
+    {
+        if (!Privileged(c)) return false;
+        uint linear = c.Segs[op.Seg].Base + op.Ea(c);
+        if (c.Vmx is { InvlpgExiting: true }) return Exit(c, ref op, new VmExit { Reason = VmExitReason.Invlpg, Address = linear });
+        c.Mmu.FlushPage(linear);
+        return false;
+    }
+
+    // ---- identification, time, MSRs ----
+
+    private static bool Cpuid(Cpu c, ref Op op)
+    {
+        if (c.Vmx is not null) return Exit(c, ref op, new VmExit { Reason = VmExitReason.Cpuid });
+        (c.Regs[0], c.Regs[3], c.Regs[1], c.Regs[2]) = CpuIdentity.Leaf(c.Regs[0]);
+        return false;
+    }
+
+    private static bool Rdtsc(Cpu c, ref Op op)
+    {
+        if ((c.Cr4 & 4) != 0 && c.Cpl != 0) return c.GeneralProtection(0); // CR4.TSD
+        if (c.Vmx is { RdtscExiting: true }) return Exit(c, ref op, new VmExit { Reason = VmExitReason.Rdtsc });
+        ulong tsc = c.TimeStampCounter;
+        c.Regs[0] = (uint)tsc;
+        c.Regs[2] = (uint)(tsc >> 32);
+        return false;
+    }
+
+    private static bool Rdmsr(Cpu c, ref Op op)
+    {
+        if (!Privileged(c)) return false;
+        uint msr = c.Regs[1];
+        if (c.Vmx is { } vmx && vmx.MsrExitsFor(msr)) return Exit(c, ref op, new VmExit { Reason = VmExitReason.Rdmsr });
+        ulong value;
+        switch (msr)
+        {
+            case MsrTsc: value = c.TimeStampCounter; break;
+            case MsrSysenterCs: value = c.SysenterCs; break;
+            case MsrSysenterEsp: value = c.SysenterEsp; break;
+            case MsrSysenterEip: value = c.SysenterEip; break;
+            default: return c.GeneralProtection(0);
+        }
+        c.Regs[0] = (uint)value;
+        c.Regs[2] = (uint)(value >> 32);
+        return false;
+    }
+
+    private static bool Wrmsr(Cpu c, ref Op op)
+    {
+        if (!Privileged(c)) return false;
+        uint msr = c.Regs[1];
+        if (c.Vmx is { } vmx && vmx.MsrExitsFor(msr)) return Exit(c, ref op, new VmExit { Reason = VmExitReason.Wrmsr, IsWrite = true });
+        switch (msr)
+        {
+            case MsrSysenterCs: c.SysenterCs = c.Regs[0]; break;
+            case MsrSysenterEsp: c.SysenterEsp = c.Regs[0]; break;
+            case MsrSysenterEip: c.SysenterEip = c.Regs[0]; break;
+            default: return c.GeneralProtection(0);
+        }
+        return false;
+    }
+
+    private static bool Sysenter(Cpu c, ref Op op) => c.SysEnter() && false;
+
+    private static bool Sysexit(Cpu c, ref Op op) => c.SysExit() && false;
+
+    private static bool Vmcall(Cpu c, ref Op op) =>
+        c.Vmx is not null ? Exit(c, ref op, new VmExit { Reason = VmExitReason.Vmcall }) : c.InvalidOpcode();
+
+    // ---- lar, lsl, verr, verw ----
+
+    private static bool DescriptorQuery(Cpu c, ref Op op)
+    {
+        if (!c.Sensitive(ref op)) return false;
+        uint sel;
+        if ((op.Aux & 0x80) != 0) sel = c.Regs[op.R1] & 0xFFFF;
+        else if (!c.Read16(op.Seg, op.Ea(c), out sel)) return false;
+        int kind = op.Aux & 3;
+        bool valid = c.QueryDescriptor((ushort)sel, kind, out uint result, out bool faulted);
+        if (faulted) return false;
+        uint flags = c.Lazy.Materialize();
+        c.Lazy.SetKnown(valid ? flags | (uint)FlagBits.ZF : flags & ~(uint)FlagBits.ZF);
+        if (valid && kind < 2)
+        {
+            if (op.Size == 4) c.Regs[op.R0] = result; else W16.Set(c, op.R0, result);
+        }
+        return true;
+    }
+}
