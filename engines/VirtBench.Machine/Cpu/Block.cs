@@ -38,4 +38,16 @@ internal sealed class Block
 
     /// <summary>Cleared when a write to one of its frames invalidates it.</summary>
     public bool Valid = true;
+
+    /// <summary>
+    /// True when the block ends in a plain branch or runs off its end, and contains no instruction that can
+    /// change interrupt or device state: the run loop may go straight on to the next block.
+    /// </summary>
+    public bool Plain;
+
+    /// <summary>Two cached successors (block chaining), valid while <see cref="Memory.Mmu.Epoch"/> is unchanged.</summary>
+    public Block? Next0, Next1;
+    public uint Next0Eip, Next1Eip;
+    public int Next0Epoch = -1, Next1Epoch = -1;
+    public bool ReplaceNext1;
 }

@@ -41,9 +41,52 @@ public sealed partial class Cpu
                 if (_hasPending) DeliverPendingFault(Eip);
                 continue;
             }
-            ExecuteBlock(block, limit);
+            // Straight on from block to block (following chains) until an event is due or a block ends in
+            // something that may have changed interrupt, device or privilege state.
+            ulong horizon = Ticks + limit;
+            while (ExecuteBlock(block, horizon - Ticks) && block.Plain && Ticks < horizon && _stop is null)
+            {
+                var next = Chained(block);
+                if (next is null)
+                {
+                    next = FetchBlock();
+                    if (next is null)
+                    {
+                        if (_hasPending) DeliverPendingFault(Eip);
+                        break;
+                    }
+                    Chain(block, next);
+                }
+                block = next;
+            }
         }
         return _stop;
+    }
+
+    /// <summary>The cached successor of a block for the current EIP, if still valid.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Block? Chained(Block prev)
+    {
+        int epoch = Mmu.Epoch;
+        uint eip = Eip;
+        if (prev.Next0Eip == eip && prev.Next0Epoch == epoch) return prev.Next0;
+        if (prev.Next1Eip == eip && prev.Next1Epoch == epoch) return prev.Next1;
+        return null;
+    }
+
+    private void Chain(Block prev, Block next)
+    {
+        int epoch = Mmu.Epoch;
+        if (prev.Next0Epoch != epoch || prev.ReplaceNext1 && prev.Next1Epoch == epoch)
+        {
+            prev.Next0 = next; prev.Next0Eip = Eip; prev.Next0Epoch = epoch;
+            prev.ReplaceNext1 = true;
+        }
+        else
+        {
+            prev.Next1 = next; prev.Next1Eip = Eip; prev.Next1Epoch = epoch;
+            prev.ReplaceNext1 = false;
+        }
     }
 
     /// <summary>
@@ -147,7 +190,8 @@ public sealed partial class Cpu
         return block ?? Cache.Build(machine, eip, linear);
     }
 
-    private unsafe void ExecuteBlock(Block block, ulong limit)
+    /// <summary>Runs up to <paramref name="limit"/> ops of a block; false if an op aborted (fault delivered or stale block).</summary>
+    private unsafe bool ExecuteBlock(Block block, ulong limit)
     {
         Op[] ops = block.Ops;
         int n = limit < (ulong)ops.Length ? (int)limit : ops.Length;
@@ -165,17 +209,19 @@ public sealed partial class Cpu
                 if (Aborted)
                 {
                     Aborted = false;
-                    if (_hasPending) { Retire(i); DeliverPendingFault(op.Eip); return; }
-                    break; // a stale block: refetch at op.Eip, which the op has set
+                    Retire(i);
+                    if (_hasPending) DeliverPendingFault(op.Eip);
+                    return false; // a fault, or a stale block: refetch at the EIP the op left
                 }
                 Unsafe.Add(ref counts, modeBase + op.Mnemonic)++;
-                i++;
-                break;
+                Retire(i + 1);
+                return true;
             }
             Unsafe.Add(ref counts, modeBase + op.Mnemonic)++;
             i++;
         }
         Retire(i);
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -186,6 +186,7 @@ public sealed partial class Cpu
     internal void SetCpl(int cpl)
     {
         Cpl = cpl;
+        Mmu.Epoch++; // fetch permissions and the code segment may differ: chained blocks must be looked up again
         _fast = Mmu.FastFor(cpl == 3).Entries;
         _modeBase = Counters.InstructionIndex(InTranslationCache ? ExecutionMode.Translated : (ExecutionMode)cpl, 0);
     }

@@ -95,7 +95,10 @@ internal sealed unsafe class DecodeCache
 
         uint firstFrame = machine >> 12;
         uint[] frames = secondFrame == uint.MaxValue ? [firstFrame] : [firstFrame, secondFrame];
-        var block = new Block(_opScratch[..count], _instructionScratch[..count], machine, eip, frames, secondLinearPage);
+        var block = new Block(_opScratch[..count], _instructionScratch[..count], machine, eip, frames, secondLinearPage)
+        {
+            Plain = !_opScratch[count - 1].EndsBlock || _opScratch[count - 1].NearBranch,
+        };
         var page = _pages[firstFrame] ??= new CodePage();
         if (page.At[machine & 0xFFF] is { } old) Retire(old);
         page.At[machine & 0xFFF] = block;
@@ -134,6 +137,7 @@ internal sealed unsafe class DecodeCache
     {
         if (!b.Valid) return;
         b.Valid = false;
+        _cpu.Mmu.Epoch++;
         // If this block is executing, its next op must not run: each remaining op now stops the block at its own EIP.
         for (int i = 0; i < b.Ops.Length; i++) b.Ops[i].Exec = &Stale;
         var start = _pages[b.Machine >> 12];

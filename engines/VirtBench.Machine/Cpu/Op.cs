@@ -36,6 +36,8 @@ internal unsafe struct Op
     public ushort Position;
     /// <summary>Set by binders for instructions after which the block must end.</summary>
     public bool EndsBlock;
+    /// <summary>A near jmp/jcc/call/ret/loop: ends the block but changes no interrupt or device state.</summary>
+    public bool NearBranch;
 
     /// <summary>Effective address of the memory operand (offset in its segment).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -49,6 +49,12 @@ public sealed class Mmu
     /// <summary>True if the last nested fault was a write.</summary>
     public bool NestedFaultWrite { get; private set; }
 
+    /// <summary>
+    /// Bumped whenever a translation may have changed or left the TLB (flushes, evictions) and by the CPU when
+    /// its privilege or fetch source changes: chained blocks are followed only within one epoch.
+    /// </summary>
+    internal int Epoch;
+
     /// <summary>Number of modeled TLB entries.</summary>
     public int TlbCapacity => _tlb.Capacity;
 
@@ -80,6 +86,7 @@ public sealed class Mmu
     public void FlushAll()
     {
         _counts[(int)Event.TlbFlush]++;
+        Epoch++;
         _tlb.FlushAll();
         FastUser.Clear();
         FastSupervisor.Clear();
@@ -89,6 +96,7 @@ public sealed class Mmu
     public void FlushPage(uint linear)
     {
         _counts[(int)Event.TlbFlushPage]++;
+        Epoch++;
         uint vpn = linear >> 12;
         _tlb.FlushPage(vpn);
         FastUser.Drop(vpn);
@@ -116,12 +124,13 @@ public sealed class Mmu
             var status = Walk(linear, access, user, out var entry);
             if (status != TranslateStatus.Ok) { machineAddress = 0; return status; }
             uint evicted = _tlb.Insert(entry, out index);
-            if (evicted != Tlb.Invalid) { FastUser.Drop(evicted); FastSupervisor.Drop(evicted); }
+            if (evicted != Tlb.Invalid) { FastUser.Drop(evicted); FastSupervisor.Drop(evicted); Epoch++; }
         }
         ref var e = ref _tlb[index];
         if (!Permitted(in e, write, user))
         {
-            // A TLB hit that fails its permission check: re-walk (the entry may be stale), as hardware does before faulting.
+            // A TLB hit that fails its permission check: re-walk (the entry may be stale), as QEMU does before faulting.
+            Epoch++;
             _tlb.FlushPage(vpn);
             FastUser.Drop(vpn); FastSupervisor.Drop(vpn);
             return Translate(linear, access, user, out machineAddress);

@@ -17,13 +17,16 @@ internal static unsafe class ControlFlow
             case Mnemonic.Jmp when i.Op0Kind is OpKind.NearBranch32 or OpKind.NearBranch16:
                 op.Imm = (uint)i.NearBranchTarget;
                 op.Exec = &JmpRel;
+                op.NearBranch = true;
                 return true;
             case Mnemonic.Jmp when i.Op0Kind == OpKind.Register:
                 op.R0 = Operands.Index(i.Op0Register);
                 op.Exec = i.Op0Register.GetSize() == 4 ? &JmpR<W32> : &JmpR<W16>;
+                op.NearBranch = true;
                 return true;
             case Mnemonic.Jmp when i.Op0Kind == OpKind.Memory && i.MemorySize is MemorySize.UInt32 or MemorySize.UInt16:
                 op.Exec = i.MemorySize == MemorySize.UInt32 ? &JmpM<W32> : &JmpM<W16>;
+                op.NearBranch = true;
                 return true;
             case Mnemonic.Jmp when i.Op0Kind is OpKind.FarBranch32 or OpKind.FarBranch16:
                 op.Imm = i.Op0Kind == OpKind.FarBranch32 ? i.FarBranch32 : i.FarBranch16;
@@ -40,13 +43,16 @@ internal static unsafe class ControlFlow
                 op.Imm = (uint)i.NearBranchTarget;
                 op.Size = (byte)(i.Op0Kind == OpKind.NearBranch32 ? 4 : 2);
                 op.Exec = &CallRel;
+                op.NearBranch = true;
                 return true;
             case Mnemonic.Call when i.Op0Kind == OpKind.Register:
                 op.R0 = Operands.Index(i.Op0Register);
                 op.Exec = i.Op0Register.GetSize() == 4 ? &CallR<W32> : &CallR<W16>;
+                op.NearBranch = true;
                 return true;
             case Mnemonic.Call when i.Op0Kind == OpKind.Memory && i.MemorySize is MemorySize.UInt32 or MemorySize.UInt16:
                 op.Exec = i.MemorySize == MemorySize.UInt32 ? &CallM<W32> : &CallM<W16>;
+                op.NearBranch = true;
                 return true;
             case Mnemonic.Call when i.Op0Kind is OpKind.FarBranch32 or OpKind.FarBranch16:
                 op.Imm = i.Op0Kind == OpKind.FarBranch32 ? i.FarBranch32 : i.FarBranch16;
@@ -61,6 +67,7 @@ internal static unsafe class ControlFlow
             case Mnemonic.Ret:
                 op.Imm = i.OpCount > 0 ? i.Immediate16 : 0u;
                 op.Exec = i.Code is Code.Retnd or Code.Retnd_imm16 ? &Ret<W32> : &Ret<W16>;
+                op.NearBranch = true;
                 return true;
             case Mnemonic.Retf:
                 op.Imm = i.OpCount > 0 ? i.Immediate16 : 0u;
@@ -72,11 +79,13 @@ internal static unsafe class ControlFlow
                 op.Size = (byte)(i.Code.ToString().EndsWith("_ECX") ? 4 : 2);
                 op.Aux = (byte)(i.Mnemonic == Mnemonic.Loop ? 0 : i.Mnemonic == Mnemonic.Loope ? 1 : 2);
                 op.Exec = &Loop;
+                op.NearBranch = true;
                 return true;
             case Mnemonic.Jecxz or Mnemonic.Jcxz:
                 op.Imm = (uint)i.NearBranchTarget;
                 op.Size = (byte)(i.Mnemonic == Mnemonic.Jecxz ? 4 : 2);
                 op.Exec = &Jcxz;
+                op.NearBranch = true;
                 return true;
             case Mnemonic.Int:
                 op.Imm = i.Immediate8;
@@ -99,6 +108,7 @@ internal static unsafe class ControlFlow
                     op.Imm = (uint)i.NearBranchTarget;
                     op.Aux = (byte)(i.ConditionCode - 1);
                     op.Exec = &Jcc;
+                    op.NearBranch = true;
                     return true;
                 }
                 op.EndsBlock = false;
