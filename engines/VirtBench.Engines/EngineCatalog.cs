@@ -4,7 +4,11 @@ namespace VirtBench.Engines;
 public static class EngineCatalog
 {
     /// <summary>All engines that exist.</summary>
-    public static IReadOnlyList<IEngine> All { get; } = [];
+    public static IReadOnlyList<IEngine> All { get; } =
+    [
+        new Native.NativeEngine(),
+        new Emulation.EmulationEngine(),
+    ];
 
     /// <summary>The engine with this name; throws <see cref="ArgumentException"/> listing the valid names otherwise.</summary>
     public static IEngine Get(string name) =>

@@ -1,0 +1,77 @@
+using Iced.Intel;
+using VirtBench.Machine;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace VirtBench.Benchmarks.Machine;
+
+/// <summary>
+/// The guest programs of the machine's speed benchmarks, as multiboot images that also boot in QEMU
+/// (so the same image measures both): (a) a dec/jnz loop, (b) a mixed integer loop with loads, stores,
+/// calls and returns. Each exits through isa-debug-exit when done.
+/// </summary>
+public static class SpeedLoops
+{
+    /// <summary>Guest instructions per iteration of <see cref="DecJnz"/>.</summary>
+    public const int DecJnzInstructionsPerIteration = 2;
+
+    /// <summary>Guest instructions per iteration of <see cref="Mixed"/>.</summary>
+    public const int MixedInstructionsPerIteration = 12;
+
+    /// <summary>dec ecx / jnz, <paramref name="iterations"/> times.</summary>
+    public static GuestImage DecJnz(uint iterations) => Build("decjnz", a =>
+    {
+        a.mov(ecx, iterations);
+        var loop = a.CreateLabel();
+        a.Label(ref loop);
+        a.dec(ecx);
+        a.jnz(loop);
+    });
+
+    /// <summary>A loop of loads, stores, ALU work and a call/ret pair, <paramref name="iterations"/> times.</summary>
+    public static GuestImage Mixed(uint iterations) => Build("mixed", a =>
+    {
+        var loop = a.CreateLabel();
+        var function = a.CreateLabel();
+        var done = a.CreateLabel();
+        a.mov(esp, 0x0020_0000u);
+        a.mov(esi, 0x0030_0000u);
+        a.mov(edi, 0x0030_1000u);
+        a.mov(ebx, 0x1234_5678u);
+        a.mov(ecx, iterations);
+        a.Label(ref loop);
+        a.mov(eax, __dword_ptr[esi]);         // 1 load
+        a.add(eax, ebx);                      // 2
+        a.mov(__dword_ptr[edi], eax);         // 3 store
+        a.call(function);                     // 4 (+3 in the function: lea, and, ret)
+        a.xor(ebx, eax);                      // 8
+        a.mov(__dword_ptr[esi + 4], ebx);     // 9 store
+        a.add(esi, 0);                        // 10
+        a.dec(ecx);                           // 11
+        a.jnz(loop);                          // 12
+        a.jmp(done);
+        a.Label(ref function);
+        a.lea(edx, __[eax + ecx * 4]);
+        a.and(edx, 0xFF);
+        a.ret();
+        a.Label(ref done);
+    });
+
+    private static GuestImage Build(string name, Action<Assembler> body)
+    {
+        var a = new Assembler(32);
+        body(a);
+        a.mov(eax, 0u);
+        a.@out((byte)Platform.DebugExitPort, eax);
+        a.hlt();
+        uint codeBase = Platform.KernelLoadAddress + Multiboot.HeaderSize;
+        var writer = new ByteWriter();
+        a.Assemble(writer, codeBase);
+        return new GuestImage(Multiboot.CreateImage(writer.Bytes.ToArray(), codeBase), name);
+    }
+
+    private sealed class ByteWriter : CodeWriter
+    {
+        public readonly List<byte> Bytes = [];
+        public override void WriteByte(byte value) => Bytes.Add(value);
+    }
+}
