@@ -421,4 +421,42 @@ public sealed partial class Cpu
 
     /// <summary>The time-stamp counter: simulated time (deterministic, unlike QEMU's).</summary>
     public ulong TimeStampCounter => Ticks;
+
+    // ---- For VMMs ----
+
+    /// <summary>
+    /// Loads a segment register from the current GDT/LDT without privilege checks, as a VMM does when it
+    /// enters or resumes the guest at a ring of its choosing. Loading CS sets CPL to the selector's RPL.
+    /// Returns false if the descriptor could not be read (the fault is discarded).
+    /// </summary>
+    public bool LoadSegmentUnchecked(SegReg reg, ushort selector)
+    {
+        if ((selector & 0xFFFC) == 0)
+        {
+            if (reg is SegReg.Cs or SegReg.Ss) return false;
+            Segs[(int)reg] = Machine.Cpu.Segment.Null(selector);
+            return true;
+        }
+        if (!TryDescribe(selector, out var segment)) return false;
+        LoadSegmentCache(reg, segment);
+        return true;
+    }
+
+    /// <summary>
+    /// The segment cache a selector would load, read from the current GDT/LDT without checks or faults
+    /// (false if the selector is null or its descriptor cannot be read).
+    /// </summary>
+    public bool TryDescribe(ushort selector, out Segment segment)
+    {
+        segment = default;
+        if ((selector & 0xFFFC) == 0) return false;
+        if (!ReadDescriptor(selector, out uint lo, out uint hi))
+        {
+            _hasPending = false;
+            Aborted = false;
+            return false;
+        }
+        segment = Machine.Cpu.Segment.FromDescriptor(selector, lo, hi);
+        return true;
+    }
 }
