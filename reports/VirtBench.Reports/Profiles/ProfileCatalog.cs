@@ -79,7 +79,7 @@ public static class ProfileCatalog
             baseFile = $"{baseName}.json (shipped)";
             baseDraft = ProfileReader.Parse(text, baseFile);
         }
-        else if (directory is not null)
+        else if (directory is not null && File.Exists(Path.Combine(directory, baseName)))
         {
             baseFile = Path.Combine(directory, baseName);
             baseDraft = ReadFile(baseFile, file);
@@ -88,7 +88,8 @@ public static class ProfileCatalog
         else
         {
             throw new ProfileException(file, "basedOn",
-                $"unknown profile '{baseName}': expected one of {string.Join(", ", ShippedNames())}");
+                $"unknown profile '{baseName}': expected one of {string.Join(", ", ShippedNames())}"
+                + (directory is null ? "" : ", or a profile file relative to this one"));
         }
         return ProfileReader.Merge(draft, ReadChain(baseDraft, baseFile, baseDirectory, depth + 1));
     }
