@@ -9,7 +9,6 @@ internal static class MarkdownSummary
     public static string Render(SuiteResults results)
     {
         var md = new StringBuilder();
-        var others = results.Engines.Where(e => e.Name != SuiteResults.BaselineEngine).Select(e => e.Name).ToList();
         md.AppendLine("# VirtBench summary").AppendLine();
         md.AppendLine($"Profile **{results.Profile?.Name}** ({results.Profile?.Description}). All cycle figures are **modeled** " +
                       "(exact event counts x the profile's costs), not measured. Host seconds are measured wall-clock time of the simulator.")
@@ -19,15 +18,7 @@ internal static class MarkdownSummary
           .AppendLine();
 
         md.AppendLine("## Overhead versus native (modeled)").AppendLine();
-        md.AppendLine($"| workload | native cycles/op | {string.Join(" | ", others)} |");
-        md.AppendLine($"|---|---:|{string.Concat(others.Select(_ => "---:|"))}");
-        foreach (var w in results.Workloads)
-        {
-            string native = results.Find(SuiteResults.BaselineEngine, w.Name)?.Priced is { } p ? Format.Cycles(p.CyclesPerOp) : "-";
-            var cells = others.Select(e => results.Find(e, w.Name) is { } r ? Cell(r) : "-");
-            md.AppendLine($"| {w.Name} | {native} | {string.Join(" | ", cells)} |");
-        }
-        md.AppendLine();
+        md.Append(OverheadTable(results)).AppendLine();
 
         var notOk = results.Results.Where(r => r.Status != RunStatus.Ok).ToList();
         md.AppendLine("## Runs that are not ok").AppendLine();
@@ -44,6 +35,22 @@ internal static class MarkdownSummary
         md.AppendLine();
         md.AppendLine("Files: `index.html` (the full report), `results.json` (everything, schema in docs/results-schema.md), " +
                       "`results.csv`, `charts/*.png`.");
+        return md.ToString();
+    }
+
+    /// <summary>The Markdown table of overheads: a row per workload, native's cycles per operation, then each engine's overhead or status.</summary>
+    public static string OverheadTable(SuiteResults results)
+    {
+        var md = new StringBuilder();
+        var others = results.Engines.Where(e => e.Name != SuiteResults.BaselineEngine).Select(e => e.Name).ToList();
+        md.AppendLine($"| workload | native cycles/op | {string.Join(" | ", others)} |");
+        md.AppendLine($"|---|---:|{string.Concat(others.Select(_ => "---:|"))}");
+        foreach (var w in results.Workloads)
+        {
+            string native = results.Find(SuiteResults.BaselineEngine, w.Name)?.Priced is { } p ? Format.Cycles(p.CyclesPerOp) : "-";
+            var cells = others.Select(e => results.Find(e, w.Name) is { } r ? Cell(r) : "-");
+            md.AppendLine($"| {w.Name} | {native} | {string.Join(" | ", cells)} |");
+        }
         return md.ToString();
     }
 

@@ -8,7 +8,8 @@ namespace VirtBench.Reports.Results;
 
 /// <summary>
 /// Reads results.json back (schema version <see cref="SuiteResults.CurrentSchemaVersion"/>): parameters, pairs
-/// and their exact counts. Priced figures in the file are ignored; re-price with <see cref="Pricing.SuitePricer"/>.
+/// and their exact counts. The priced figures in the file are not read but recomputed from the counts with the
+/// profile stored in the file; re-price with another profile through <see cref="Pricing.SuitePricer"/>.
 /// </summary>
 public static class ResultsReader
 {
@@ -56,7 +57,7 @@ public static class ResultsReader
             var host = root["host"];
             var parameters = root["parameters"];
             var profileElement = document.RootElement.TryGetProperty("profile", out var p) && p.ValueKind == JsonValueKind.Object ? p : (JsonElement?)null;
-            return new SuiteResults
+            var results = new SuiteResults
             {
                 ToolVersion = root["tool"]["version"].String(),
                 Created = ParseDate(root["created"]),
@@ -80,10 +81,8 @@ public static class ResultsReader
                     .Select(w => new WorkloadSummary(w["name"].String(), w["description"].String(), w["iterations"].UInt32()))
                     .ToList(),
                 Results = root["results"].Items().Select(ReadResult).ToList(),
-                Profile = profileElement is { } embedded
-                    ? ReadProfile(embedded, file)
-                    : null,
             };
+            return profileElement is { } embedded ? Pricing.SuitePricer.Apply(results, ReadProfile(embedded, file)) : results;
         }
     }
 
