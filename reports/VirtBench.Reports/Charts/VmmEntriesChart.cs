@@ -6,12 +6,19 @@ namespace VirtBench.Reports.Charts;
 /// <summary>How often each technique enters its VMM or hypervisor per operation: traps, VM exits, hypercalls, callouts.</summary>
 internal static class VmmEntriesChart
 {
-    /// <summary>The events that are an entry into the VMM or hypervisor.</summary>
-    public static bool IsVmmEntry(Event e) =>
-        e.ToString().StartsWith("Trap", StringComparison.Ordinal)
-        || e.ToString().StartsWith("BtCallout", StringComparison.Ordinal)
-        || EventInfo.CategoryOf(e) == EventCategory.VmExits
-        || (e.ToString().StartsWith("Hypercall", StringComparison.Ordinal) && e != Event.HypercallMmuUpdateEntry);
+    /// <summary>
+    /// The events that are an entry into the VMM or hypervisor: traps, VM exits, hypercalls (not the entries of a
+    /// batch), exceptions bounced through the hypervisor, and callouts from translated code.
+    /// </summary>
+    public static bool IsVmmEntry(Event e) => EventInfo.CategoryOf(e) switch
+    {
+        EventCategory.VmExits => true,
+        EventCategory.TrapsAndEmulation => e.ToString().StartsWith("Trap", StringComparison.Ordinal),
+        EventCategory.Hypercalls => e == Event.BouncedException
+                                    || (e.ToString().StartsWith("Hypercall", StringComparison.Ordinal) && e != Event.HypercallMmuUpdateEntry),
+        EventCategory.BinaryTranslation => e.ToString().StartsWith("BtCallout", StringComparison.Ordinal),
+        _ => false,
+    };
 
     /// <summary>VMM entries per operation of a pair, or NaN when it has no measured region.</summary>
     public static double PerOperation(PairResult r) =>
