@@ -39,7 +39,7 @@ internal static class ChartKit
     }
 
     /// <summary>Pixels per bar position in grouped and single bar charts.</summary>
-    public const int PixelsPerSlot = 14;
+    public const int PixelsPerSlot = 11;
 
     /// <summary>Width that gives every bar room: <paramref name="slots"/> bar positions, plus axes and legend.</summary>
     public static int WidthFor(int slots) => Math.Clamp(380 + slots * PixelsPerSlot, 800, 3000);

@@ -22,7 +22,7 @@ internal static class GroupedBars
             {
                 double v = series[s].Values[g];
                 if (double.IsNaN(v) || (log && v <= 0)) continue;
-                bars.Add(new Bar { Position = g * slots + s, Value = log ? Math.Log10(v) : v, FillColor = series[s].Color, Size = 0.9 });
+                bars.Add(new Bar { Position = g * slots + s, Value = log ? Math.Log10(v) : v, FillColor = series[s].Color, LineWidth = 0, Size = 0.9 });
             }
             if (bars.Count == 0) continue;
             var plottable = plot.Add.Bars(bars);

@@ -25,7 +25,7 @@ internal static class HtmlReport
         th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
         th { background: #f2f2f2; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
         .ok { color: #176217; } .diverged, .budget, .fault { color: #a01010; font-weight: bold; }
-        figure { margin: 1.2em 0; overflow-x: auto; } figure img { border: 1px solid #ddd; } figcaption { color: #444; max-width: 70em; }
+        figure { margin: 1.2em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #ddd; } figcaption { color: #444; max-width: 70em; }
         .holes { border: 3px solid #a01010; padding: 0.4em 1em 1em; background: #fff6f6; }
         .cited { color: #176217; } .derived { color: #134; } .assumed { color: #8a4b00; }
         code { background: #f4f4f4; padding: 0 0.2em; } .small { font-size: 0.85em; color: #555; }
