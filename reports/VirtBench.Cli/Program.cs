@@ -17,6 +17,9 @@ internal static class Program
     /// <summary>Exit status for a malformed command line (unknown names, bad numbers, missing arguments).</summary>
     public const int UsageError = 2;
 
+    /// <summary>Exit status for a bug in virtbench itself (reported in one line, like everything else).</summary>
+    public const int InternalError = 70;
+
     private static int Main(string[] args) => Run(args, Console.Out, Console.Error, Toolbox.Default);
 
     /// <summary>
@@ -50,6 +53,11 @@ internal static class Program
         {
             error.WriteLine($"virtbench: {OneLine(ex.Message)}");
             return InputError;
+        }
+        catch (Exception ex)
+        {
+            error.WriteLine($"virtbench: internal error: {ex.GetType().Name}: {OneLine(ex.Message)} (please report it)");
+            return InternalError;
         }
     }
 
