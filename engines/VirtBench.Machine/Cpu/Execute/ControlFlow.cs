@@ -24,8 +24,8 @@ internal static unsafe class ControlFlow
                 op.Exec = i.Op0Register.GetSize() == 4 ? &JmpR<W32> : &JmpR<W16>;
                 op.NearBranch = true;
                 return true;
-            case Mnemonic.Jmp when i.Op0Kind == OpKind.Memory && i.MemorySize is MemorySize.UInt32 or MemorySize.UInt16:
-                op.Exec = i.MemorySize == MemorySize.UInt32 ? &JmpM<W32> : &JmpM<W16>;
+            case Mnemonic.Jmp when i.Op0Kind == OpKind.Memory && i.MemorySize is MemorySize.DwordOffset or MemorySize.WordOffset:
+                op.Exec = i.MemorySize == MemorySize.DwordOffset ? &JmpM<W32> : &JmpM<W16>;
                 op.NearBranch = true;
                 return true;
             case Mnemonic.Jmp when i.Op0Kind is OpKind.FarBranch32 or OpKind.FarBranch16:
@@ -50,8 +50,8 @@ internal static unsafe class ControlFlow
                 op.Exec = i.Op0Register.GetSize() == 4 ? &CallR<W32> : &CallR<W16>;
                 op.NearBranch = true;
                 return true;
-            case Mnemonic.Call when i.Op0Kind == OpKind.Memory && i.MemorySize is MemorySize.UInt32 or MemorySize.UInt16:
-                op.Exec = i.MemorySize == MemorySize.UInt32 ? &CallM<W32> : &CallM<W16>;
+            case Mnemonic.Call when i.Op0Kind == OpKind.Memory && i.MemorySize is MemorySize.DwordOffset or MemorySize.WordOffset:
+                op.Exec = i.MemorySize == MemorySize.DwordOffset ? &CallM<W32> : &CallM<W16>;
                 op.NearBranch = true;
                 return true;
             case Mnemonic.Call when i.Op0Kind is OpKind.FarBranch32 or OpKind.FarBranch16:
