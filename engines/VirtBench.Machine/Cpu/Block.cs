@@ -8,8 +8,9 @@ namespace VirtBench.Machine.Cpu;
 /// </summary>
 internal sealed class Block
 {
-    public Block(Op[] ops, Instruction[] instructions, uint machine, uint eip, uint[] frames, uint secondLinearPage)
+    public Block(Op[] ops, Instruction[] instructions, uint machine, uint eip, uint[] frames, uint secondLinearPage, uint length)
     {
+        Length = length;
         Ops = ops;
         Instructions = instructions;
         Machine = machine;
@@ -29,6 +30,27 @@ internal sealed class Block
 
     /// <summary>EIP of the first instruction (the ops' EIPs and branch targets are relative to it).</summary>
     public readonly uint StartEip;
+
+    /// <summary>Bytes the block's instructions occupy (on a crossing block, continuing at the start of the second frame).</summary>
+    public readonly uint Length;
+
+    /// <summary>True if a write of [address, address+length) on a frame touches this block's bytes.</summary>
+    public bool Overlaps(uint address, uint length)
+    {
+        uint frame = address >> 12;
+        uint start, end;
+        if (frame == Frames[0])
+        {
+            start = Machine;
+            end = Math.Min(Machine + Length, (frame + 1) << 12);
+        }
+        else
+        {
+            start = frame << 12;
+            end = start + (Machine + Length - ((Frames[0] + 1) << 12));
+        }
+        return address < end && address + length > start;
+    }
 
     /// <summary>Machine frames the block's bytes lie on (one, or two for an instruction crossing a page).</summary>
     public readonly uint[] Frames;

@@ -5,8 +5,9 @@ namespace VirtBench.Machine.Cpu;
 
 /// <summary>
 /// Decoded blocks, indexed by the machine address of their first byte. A frame that holds decoded code is
-/// flagged in <see cref="PhysicalMemory"/>; any write to it (self-modifying code, a loader, a VMM, DMA)
-/// invalidates every block on it, including the one executing, whose remaining ops are made to stop.
+/// flagged in <see cref="PhysicalMemory"/>; a write to it (self-modifying code, a loader, a VMM, DMA) takes the
+/// slow path and invalidates the blocks whose bytes it touches, including the one executing, whose remaining
+/// ops are made to stop. Data that shares a page with code therefore costs slow writes but no re-decoding.
 /// </summary>
 internal sealed unsafe class DecodeCache
 {
@@ -34,7 +35,7 @@ internal sealed unsafe class DecodeCache
         _pages = new CodePage?[(_memory.Size + 4095) >> 12];
         _reader = new MachineCodeReader(_memory);
         _decoder = Decoder.Create(32, _reader, DecoderOptions.None);
-        _memory.CodeFrameWritten = InvalidateFrame;
+        _memory.CodeWritten = InvalidateRange;
     }
 
     /// <summary>Blocks decoded so far (for diagnostics).</summary>
@@ -95,7 +96,7 @@ internal sealed unsafe class DecodeCache
 
         uint firstFrame = machine >> 12;
         uint[] frames = secondFrame == uint.MaxValue ? [firstFrame] : [firstFrame, secondFrame];
-        var block = new Block(_opScratch[..count], _instructionScratch[..count], machine, eip, frames, secondLinearPage)
+        var block = new Block(_opScratch[..count], _instructionScratch[..count], machine, eip, frames, secondLinearPage, ip - eip)
         {
             Plain = !_opScratch[count - 1].EndsBlock || _opScratch[count - 1].NearBranch,
         };
@@ -115,7 +116,20 @@ internal sealed unsafe class DecodeCache
         return block;
     }
 
-    /// <summary>Drops every block on a frame (it was written).</summary>
+    /// <summary>Drops the blocks whose bytes a write touched; a frame left with no blocks stops being a code frame.</summary>
+    public void InvalidateRange(uint address, uint length)
+    {
+        uint frame = address >> 12;
+        var page = _pages[frame];
+        if (page is null) { _memory.SetCodeFrame(frame, false); return; }
+        bool any = false;
+        foreach (var b in page.Blocks)
+            if (b.Valid && b.Overlaps(address, length)) { Retire(b); any = true; }
+        if (any) page.Blocks.RemoveAll(b => !b.Valid);
+        if (page.Blocks.Count == 0) _memory.SetCodeFrame(frame, false);
+    }
+
+    /// <summary>Drops every block on a frame.</summary>
     public void InvalidateFrame(uint frame)
     {
         var page = _pages[frame];

@@ -12,7 +12,7 @@ namespace VirtBench.Machine.Memory;
 /// </summary>
 /// <remarks>
 /// Every write that does not come through the CPU's fast path (devices, loaders, a VMM, the CPU's slow path)
-/// goes through <see cref="NotifyWrite"/>, so decoded code on the written frame is invalidated: self-modifying
+/// goes through <see cref="NotifyWrite"/>, so decoded code in the written bytes is invalidated: self-modifying
 /// code and code loaded by a VMM stay correct. The CPU's fast path never holds write permission to a frame
 /// that holds decoded code.
 /// </remarks>
@@ -40,8 +40,8 @@ public sealed class PhysicalMemory
     /// <summary>First physical address of the VMM region.</summary>
     public uint VmmBase => GuestRamBytes;
 
-    /// <summary>Called when a frame that holds decoded code is written (set by the CPU's decode cache).</summary>
-    internal Action<uint>? CodeFrameWritten;
+    /// <summary>Called when a write touches a frame that holds decoded code: (address, length) within that frame.</summary>
+    internal Action<uint, uint>? CodeWritten;
 
     /// <summary>True if the frame holds decoded instructions (writes to it must invalidate them).</summary>
     internal bool IsCodeFrame(uint frame) => frame < (uint)_codeFrames.Length && _codeFrames[frame];
@@ -119,7 +119,11 @@ public sealed class PhysicalMemory
     {
         uint first = a >> 12, last = (a + length - 1) >> 12;
         for (uint f = first; f <= last; f++)
-            if (f < (uint)_codeFrames.Length && _codeFrames[f]) CodeFrameWritten?.Invoke(f);
+        {
+            if (f >= (uint)_codeFrames.Length || !_codeFrames[f]) continue;
+            uint start = Math.Max(a, f << 12), end = Math.Min(a + length, (f + 1) << 12);
+            CodeWritten?.Invoke(start, end - start);
+        }
     }
 
     internal ref byte Ref(int offset) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Bytes), offset);
