@@ -6,7 +6,8 @@ namespace VirtBench.Workloads.Programs;
 /// <summary>
 /// server: a client sends requests through a pipe; for each, the server maps a scratch page and faults it in,
 /// echoes the request through the serial loopback device, computes a response, unmaps the page and answers
-/// through a second pipe. Timer interrupts preempt both along the way. The client finally sends its own checksum.
+/// through a second pipe. Timer interrupts preempt both along the way. The client finally sends its own checksum
+/// (of the responses and its request numbers).
 /// </summary>
 internal static class Server
 {
@@ -98,6 +99,7 @@ internal static class Server
                 Skeleton.Expect(u, 4, "read response");
                 a.mov(eax, Skeleton.At(u, "reply"));
                 u.Mix(edi, eax);
+                u.Mix(edi, esi);
                 a.dec(esi);
                 a.jnz(request);
                 a.mov(Skeleton.At(u, "message"), unchecked((int)FinalTag));
@@ -113,7 +115,8 @@ internal static class Server
     {
         uint Response(uint i) => unchecked(i * 3 * 31 + i);
         uint server = Skeleton.Checksum(iterations, Response);
-        uint client = Skeleton.Checksum(iterations, Response);
+        uint client = Assembly.Fnv.Offset;
+        for (uint i = iterations; i >= 1; i--) client = Assembly.Fnv.Mix(Assembly.Fnv.Mix(client, Response(i)), i);
         return Assembly.Fnv.Mix(Assembly.Fnv.Mix(server, client), 0);
     }
 }
