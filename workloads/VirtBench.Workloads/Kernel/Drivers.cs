@@ -86,8 +86,7 @@ internal static class Drivers
 
         // print_hex(EAX): "0x" and eight digits.
         k.Bind("print_hex");
-        a.push(ebx);
-        a.push(esi);
+        c.Save(ebx, esi);
         a.mov(ebx, eax);
         a.mov(eax, '0');
         k.Call("uart_putc");
@@ -103,9 +102,7 @@ internal static class Drivers
         k.Call("uart_putc");
         a.dec(esi);
         a.jnz(digit);
-        a.pop(esi);
-        a.pop(ebx);
-        a.ret();
+        c.Return(ebx, esi);
         k.Bytes("hex_digits", "0123456789abcdef"u8.ToArray());
 
         // print_dec(EAX): unsigned decimal.
@@ -132,8 +129,7 @@ internal static class Drivers
 
         // console_write(EAX = kernel buffer, EDX = count) -> 0.
         k.Bind("console_write");
-        a.push(esi);
-        a.push(edi);
+        c.Save(esi, edi);
         a.mov(esi, eax);
         a.mov(edi, edx);
         var more = c.NewLabel();
@@ -148,9 +144,7 @@ internal static class Drivers
         a.jmp(more);
         c.Bind(ref end);
         a.xor(eax, eax);
-        a.pop(edi);
-        a.pop(esi);
-        a.ret();
+        c.Return(esi, edi);
     }
 
     private static void EmitLoopback(KernelContext c)
@@ -159,9 +153,7 @@ internal static class Drivers
         // loopback_transfer(EAX = kernel buffer, EDX = count) -> count or -EIO. Sends each byte through the UART
         // in loopback mode and appends what the receiver got to the device's receive buffer (the caller checks room).
         k.Bind("loopback_transfer");
-        a.push(esi);
-        a.push(edi);
-        a.push(ebx);
+        c.Save(esi, edi, ebx);
         a.mov(esi, eax);
         a.mov(edi, edx);
         a.xor(ebx, ebx);
@@ -171,10 +163,7 @@ internal static class Drivers
         a.cmp(eax, LoopbackBuffer);
         a.jbe(room);
         a.mov(eax, -Errno.EAGAIN);
-        a.pop(ebx);
-        a.pop(edi);
-        a.pop(esi);
-        a.ret();
+        c.Return(esi, edi, ebx);
         c.Bind(ref room);
         EmitWaitLsr(c, LsrIdle);          // the last console byte has left before the line is diverted
         c.OutByte(UartMcr, McrLoopback);
@@ -215,10 +204,7 @@ internal static class Drivers
         c.Bind(ref done);
         c.OutByte(UartMcr, McrNormal);
         a.mov(eax, ebx);
-        a.pop(ebx);
-        a.pop(edi);
-        a.pop(esi);
-        a.ret();
+        c.Return(esi, edi, ebx);
         k.Zeros("loopback_buffer", LoopbackBuffer);
         k.Dword("loopback_head");
         k.Dword("loopback_tail");

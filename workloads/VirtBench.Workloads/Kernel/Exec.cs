@@ -41,10 +41,7 @@ internal static class Exec
         // load_program(EAX = index) -> 0, or nonzero when memory ran out (the old image is gone either way).
         // Replaces the current process's user space with a fresh copy of the program, a heap and a stack.
         k.Bind("load_program");
-        a.push(ebx);
-        a.push(esi);
-        a.push(edi);
-        a.push(ebp);
+        c.Save(ebx, esi, edi, ebp);
         a.mov(ebp, eax);
         a.mov(ebx, c.Current);
         a.mov(eax, __dword_ptr[ebx + Proc.PageDirectory]);
@@ -84,8 +81,7 @@ internal static class Exec
         k.Call("frame_alloc_zeroed");
         a.test(eax, eax);
         a.jz(fail);
-        a.push(eax);
-        a.push(edi);
+        c.Save(eax, edi);
         a.mov(edi, eax);
         a.mov(ecx, ebp);
         var full = c.NewLabel();
@@ -118,11 +114,7 @@ internal static class Exec
         c.Bind(ref fail);
         a.mov(eax, 1);
         c.Bind(ref ret);
-        a.pop(ebp);
-        a.pop(edi);
-        a.pop(esi);
-        a.pop(ebx);
-        a.ret();
+        c.Return(ebx, esi, edi, ebp);
     }
 
     /// <summary>Sets a VMA of the process in EBX to [start, end) used and writable (start null: left as is).</summary>

@@ -64,8 +64,7 @@ internal static class Files
     private static void EmitForEachFd(KernelContext c, string routine, bool clear)
     {
         var (k, a) = (c.K, c.A);
-        a.push(ebx);
-        a.push(esi);
+        c.Save(ebx, esi);
         a.lea(ebx, __[eax + Proc.Fds]);
         a.lea(esi, __[eax + Proc.Fds + Layout.MaxFds * 4]);
         var loop = c.NewLabel();
@@ -80,9 +79,7 @@ internal static class Files
         a.add(ebx, 4);
         a.cmp(ebx, esi);
         a.jb(loop);
-        a.pop(esi);
-        a.pop(ebx);
-        a.ret();
+        c.Return(ebx, esi);
     }
 
     private static void EmitOpenClose(KernelContext c)

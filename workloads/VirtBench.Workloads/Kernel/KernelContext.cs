@@ -62,6 +62,63 @@ internal sealed class KernelContext(CodeBuilder builder, PvOps.PvOps pv, KernelI
     /// <summary>Emits the checksum step h = (h ^ v) * FNV prime.</summary>
     public void Mix(AssemblerRegister32 h, AssemblerRegister32 v) => Fnv.Emit(A, h, v);
 
+    /// <summary>Pushes callee-saved registers (a routine's prologue).</summary>
+    public void Save(params AssemblerRegister32[] registers)
+    {
+        foreach (var r in registers) A.push(r);
+    }
+
+    /// <summary>Pops what <see cref="Save"/> pushed, in reverse order.</summary>
+    public void Restore(params AssemblerRegister32[] registers)
+    {
+        for (int i = registers.Length - 1; i >= 0; i--) A.pop(registers[i]);
+    }
+
+    /// <summary>Pops what <see cref="Save"/> pushed and returns.</summary>
+    public void Return(params AssemblerRegister32[] registers)
+    {
+        Restore(registers);
+        A.ret();
+    }
+
+    /// <summary>
+    /// Emits a loop over a table: <paramref name="cursor"/> = start, start + stride, ... while below end.
+    /// <paramref name="body"/> gets the label that continues with the next entry.
+    /// </summary>
+    public void ForEach(AssemblerRegister32 cursor, uint start, int stride, uint end, Action<Label> body)
+    {
+        var loop = NewLabel();
+        var next = NewLabel();
+        A.mov(cursor, start);
+        Bind(ref loop);
+        body(next);
+        Bind(ref next);
+        A.add(cursor, stride);
+        A.cmp(cursor, unchecked((int)end));
+        A.jb(loop);
+    }
+
+    /// <summary>
+    /// Emits a loop over <paramref name="count"/> entries from the cursor's current value, <paramref name="counter"/>
+    /// counting down; <paramref name="body"/> gets the label that continues with the next entry.
+    /// </summary>
+    public void ForEachEntry(AssemblerRegister32 cursor, int stride, AssemblerRegister32 counter, int count, Action<Label> body)
+    {
+        var loop = NewLabel();
+        var next = NewLabel();
+        A.mov(counter, count);
+        Bind(ref loop);
+        body(next);
+        Bind(ref next);
+        A.add(cursor, stride);
+        A.dec(counter);
+        A.jnz(loop);
+    }
+
+    /// <summary><see cref="ForEach"/> over the process table.</summary>
+    public void ForEachProcess(AssemblerRegister32 cursor, Action<Label> body) =>
+        ForEach(cursor, Layout.ProcessTable, Proc.Size, Layout.ProcessTable + Layout.MaxProcesses * Proc.Size, body);
+
     /// <summary>Saves the user registers into a trap frame (Linux's SAVE_ALL) and loads the kernel's data segments.</summary>
     public void SaveAll()
     {

@@ -28,9 +28,7 @@ internal static class Memory
         var (k, a, pv) = (c.K, c.A, c.Pv);
         // Identity-map 0..32 MiB supervisor-only (page 0 left out to catch null pointers), share the tables.
         k.Bind("paging_init");
-        a.push(ebx);
-        a.push(esi);
-        a.push(edi);
+        c.Save(ebx, esi, edi);
         a.mov(edi, Layout.KernelPageTables);
         a.mov(eax, P | W);
         a.mov(ecx, Layout.IdentityTables * 1024);
@@ -63,10 +61,7 @@ internal static class Memory
         a.mov(eax, Layout.SwapperPageDirectory);
         pv.NotifyPageTableAlloc(eax, PvOps.PageTableLevel.Directory);
         pv.EnablePaging(eax);
-        a.pop(edi);
-        a.pop(esi);
-        a.pop(ebx);
-        a.ret();
+        c.Return(ebx, esi, edi);
     }
 
     private static void EmitFrameAllocator(KernelContext c)
@@ -187,8 +182,7 @@ internal static class Memory
 
         // pte_lookup_create(EAX = directory, EDX = linear) -> EAX = pointer to the PTE (allocating the table), or 0.
         k.Bind("pte_lookup_create");
-        a.push(esi);
-        a.push(edi);
+        c.Save(esi, edi);
         a.mov(esi, edx);
         a.mov(ecx, edx);
         a.shr(ecx, 22);
@@ -211,14 +205,11 @@ internal static class Memory
         a.and(edx, 1023);
         a.lea(eax, __[eax + edx * 4]);
         c.Bind(ref fail);
-        a.pop(edi);
-        a.pop(esi);
-        a.ret();
+        c.Return(esi, edi);
 
         // pt_free_pages(EAX = page table): drops the reference of every page the table maps.
         k.Bind("pt_free_pages");
-        a.push(esi);
-        a.push(edi);
+        c.Save(esi, edi);
         a.mov(edi, eax);
         a.lea(esi, __[eax + (int)Layout.Page]);
         var next = c.NewLabel();
@@ -230,9 +221,7 @@ internal static class Memory
         k.Call("frame_put");
         a.jmp(next);
         c.Bind(ref done);
-        a.pop(edi);
-        a.pop(esi);
-        a.ret();
+        c.Return(esi, edi);
     }
 
     private static void EmitAddressSpaces(KernelContext c)
@@ -244,25 +233,21 @@ internal static class Memory
         var done = c.NewLabel();
         a.test(eax, eax);
         a.jz(done);
-        a.push(esi);
-        a.push(edi);
+        c.Save(esi, edi);
         a.mov(edx, eax);
         a.mov(esi, Layout.SwapperPageDirectory);
         a.mov(edi, eax);
         a.mov(ecx, Layout.KernelPdes);
         a.rep.movsd();
         a.mov(eax, edx);
-        a.pop(edi);
-        a.pop(esi);
+        c.Restore(esi, edi);
         pv.NotifyPageTableAlloc(eax, PvOps.PageTableLevel.Directory);
         c.Bind(ref done);
         a.ret();
 
         // user_space_clear(EAX = directory): frees every user page and page table; the caller flushes the TLB.
         k.Bind("user_space_clear");
-        a.push(ebx);
-        a.push(esi);
-        a.push(edi);
+        c.Save(ebx, esi, edi);
         a.lea(edi, __[eax + FirstUserPde * 4]);
         a.lea(esi, __[eax + EndUserPde * 4]);
         pv.BeginBatch();
@@ -283,18 +268,12 @@ internal static class Memory
         a.jmp(next);
         c.Bind(ref end);
         pv.EndBatch();
-        a.pop(edi);
-        a.pop(esi);
-        a.pop(ebx);
-        a.ret();
+        c.Return(ebx, esi, edi);
 
         // address_space_copy(EAX = parent directory, EDX = child directory) -> 0 or -ENOMEM. Copy-on-write:
         // writable pages become read-only in both, their frames shared and counted.
         k.Bind("address_space_copy");
-        a.push(ebx);
-        a.push(esi);
-        a.push(edi);
-        a.push(ebp);
+        c.Save(ebx, esi, edi, ebp);
         a.mov(ebp, edx);
         a.sub(ebp, eax);                       // child directory - parent directory
         a.lea(edi, __[eax + FirstUserPde * 4]);
@@ -329,18 +308,11 @@ internal static class Memory
         c.Bind(ref result);
         pv.EndBatch();
         pv.FlushTlbAll();
-        a.pop(ebp);
-        a.pop(edi);
-        a.pop(esi);
-        a.pop(ebx);
-        a.ret();
+        c.Return(ebx, esi, edi, ebp);
 
         // pt_copy(EAX = parent table, EDX = new child table, not yet a page table): inside a batch.
         k.Bind("pt_copy");
-        a.push(ebx);
-        a.push(esi);
-        a.push(edi);
-        a.push(ebp);
+        c.Save(ebx, esi, edi, ebp);
         a.mov(ebp, edx);
         a.sub(ebp, eax);
         a.mov(edi, eax);
@@ -362,11 +334,7 @@ internal static class Memory
         k.Call("frame_get");
         a.jmp(nextPte);
         c.Bind(ref tableDone);
-        a.pop(ebp);
-        a.pop(edi);
-        a.pop(esi);
-        a.pop(ebx);
-        a.ret();
+        c.Return(ebx, esi, edi, ebp);
 
         // address_space_free(EAX = directory, not the current one): all user memory, then the directory.
         k.Bind("address_space_free");
@@ -381,15 +349,12 @@ internal static class Memory
 
         // The vDSO: one kernel page holding the sysenter stub, mapped read-only at the bottom of user space.
         k.Bind("vdso_init");
-        a.push(esi);
-        a.push(edi);
+        c.Save(esi, edi);
         a.mov(esi, k.Addr("vdso_image"));
         a.mov(edi, Layout.VdsoFrame);
         a.mov(ecx, c.Inputs.Vdso.Bytes.Length);
         a.rep.movsb();
-        a.pop(edi);
-        a.pop(esi);
-        a.ret();
+        c.Return(esi, edi);
         k.Bytes("vdso_image", c.Inputs.Vdso.Bytes);
 
         // map_vdso(EAX = directory) -> 0, or nonzero without memory.
@@ -414,31 +379,23 @@ internal static class Memory
         // find_vma(EAX = process, EDX = address) -> EAX = the area containing it, or 0.
         k.Bind("find_vma");
         a.add(eax, Proc.Vmas);
-        a.mov(ecx, Vma.Count);
-        var loop = c.NewLabel();
-        var skip = c.NewLabel();
         var found = c.NewLabel();
-        c.Bind(ref loop);
-        a.test(__byte_ptr[eax + Vma.Flags], (byte)Vma.Used);
-        a.jz(skip);
-        a.cmp(edx, __dword_ptr[eax + Vma.Start]);
-        a.jb(skip);
-        a.cmp(edx, __dword_ptr[eax + Vma.End]);
-        a.jb(found);
-        c.Bind(ref skip);
-        a.add(eax, Vma.Size);
-        a.dec(ecx);
-        a.jnz(loop);
+        c.ForEachEntry(eax, Vma.Size, ecx, Vma.Count, next =>
+        {
+            a.test(__byte_ptr[eax + Vma.Flags], (byte)Vma.Used);
+            a.jz(next);
+            a.cmp(edx, __dword_ptr[eax + Vma.Start]);
+            a.jb(next);
+            a.cmp(edx, __dword_ptr[eax + Vma.End]);
+            a.jb(found);
+        });
         a.xor(eax, eax);
         c.Bind(ref found);
         a.ret();
 
         // handle_fault(EAX = address, EDX = error code) -> 0 when resolved (demand-zero or copy-on-write), else 1.
         k.Bind("handle_fault");
-        a.push(ebx);
-        a.push(esi);
-        a.push(edi);
-        a.push(ebp);
+        c.Save(ebx, esi, edi, ebp);
         a.mov(esi, eax);
         a.mov(edi, edx);
         a.and(edi, (int)W);                  // error code bit 1: write access
@@ -503,14 +460,12 @@ internal static class Memory
         a.pop(edx);
         a.test(eax, eax);
         a.jz(fail);
-        a.push(esi);
-        a.push(edi);
+        c.Save(esi, edi);
         a.mov(esi, edx);
         a.mov(edi, eax);
         a.mov(ecx, 1024);
         a.rep.movsd();
-        a.pop(edi);
-        a.pop(esi);
+        c.Restore(esi, edi);
         a.push(eax);
         a.mov(eax, edx);
         k.Call("frame_put");
@@ -524,11 +479,42 @@ internal static class Memory
         c.Bind(ref fail);
         a.mov(eax, 1);
         c.Bind(ref ret);
-        a.pop(ebp);
-        a.pop(edi);
-        a.pop(esi);
-        a.pop(ebx);
-        a.ret();
+        c.Return(ebx, esi, edi, ebp);
+    }
+
+    /// <summary>
+    /// Walks the pages from <paramref name="cursor"/> while <paramref name="compareEnd"/> (a cmp of the cursor with the
+    /// end) says below, in the current address space, skipping 4 MiB where there is no page table; for each present
+    /// page, <paramref name="present"/> runs with EAX = the PTE's address and ECX = the PTE.
+    /// </summary>
+    private static void EmitPresentPteWalk(KernelContext c, AssemblerRegister32 cursor, Action compareEnd, Action present)
+    {
+        var (k, a) = (c.K, c.A);
+        var loop = c.NewLabel();
+        var hasTable = c.NewLabel();
+        var next = c.NewLabel();
+        var done = c.NewLabel();
+        c.Bind(ref loop);
+        compareEnd();
+        a.jae(done);
+        a.mov(eax, c.Current);
+        a.mov(eax, __dword_ptr[eax + Proc.PageDirectory]);
+        a.mov(edx, cursor);
+        k.Call("pte_lookup");
+        a.test(eax, eax);
+        a.jnz(hasTable);
+        a.add(cursor, 0x40_0000);
+        a.and(cursor, unchecked((int)0xFFC0_0000));
+        a.jmp(loop);
+        c.Bind(ref hasTable);
+        a.mov(ecx, __dword_ptr[eax]);
+        a.test(cl, (byte)P);
+        a.jz(next);
+        present();
+        c.Bind(ref next);
+        a.add(cursor, (int)Layout.Page);
+        a.jmp(loop);
+        c.Bind(ref done);
     }
 
     private static void EmitMappingCalls(KernelContext c)
@@ -536,55 +522,28 @@ internal static class Memory
         var (k, a, pv) = (c.K, c.A, c.Pv);
         // unmap_range(EAX = start, EDX = end), page-aligned, in the current address space.
         k.Bind("unmap_range");
-        a.push(ebx);
-        a.push(esi);
-        a.push(edi);
-        a.push(ebp);
+        c.Save(ebx, esi, edi, ebp);
         a.mov(esi, eax);
         a.mov(edi, edx);
         a.xor(ebp, ebp);
         pv.BeginBatch();
-        var loop = c.NewLabel();
-        var hasTable = c.NewLabel();
-        var next = c.NewLabel();
-        var done = c.NewLabel();
-        c.Bind(ref loop);
-        a.cmp(esi, edi);
-        a.jae(done);
-        a.mov(eax, c.Current);
-        a.mov(eax, __dword_ptr[eax + Proc.PageDirectory]);
-        a.mov(edx, esi);
-        k.Call("pte_lookup");
-        a.test(eax, eax);
-        a.jnz(hasTable);
-        a.add(esi, 0x40_0000);               // no page table: skip to the next 4 MiB
-        a.and(esi, unchecked((int)0xFFC0_0000));
-        a.jmp(loop);
-        c.Bind(ref hasTable);
-        a.mov(ebx, eax);
-        a.mov(eax, __dword_ptr[ebx]);
-        a.test(al, (byte)P);
-        a.jz(next);
-        a.and(eax, unchecked((int)Layout.FrameMask));
-        k.Call("frame_put");
-        a.xor(eax, eax);
-        pv.QueueEntry(ebx, eax);
-        a.inc(ebp);
-        c.Bind(ref next);
-        a.add(esi, (int)Layout.Page);
-        a.jmp(loop);
-        c.Bind(ref done);
+        EmitPresentPteWalk(c, esi, () => a.cmp(esi, edi), () =>
+        {
+            a.mov(ebx, eax);
+            a.mov(eax, ecx);
+            a.and(eax, unchecked((int)Layout.FrameMask));
+            k.Call("frame_put");
+            a.xor(eax, eax);
+            pv.QueueEntry(ebx, eax);
+            a.inc(ebp);
+        });
         pv.EndBatch();
         var clean = c.NewLabel();
         a.test(ebp, ebp);
         a.jz(clean);
         pv.FlushTlbAll();
         c.Bind(ref clean);
-        a.pop(ebp);
-        a.pop(edi);
-        a.pop(esi);
-        a.pop(ebx);
-        a.ret();
+        c.Return(ebx, esi, edi, ebp);
 
         // sys_brk(EBX = new end or 0) -> the heap's end.
         k.Bind("sys_brk");
@@ -666,21 +625,16 @@ internal static class Memory
         a.jc(noArea);
         a.mov(ecx, c.Current);
         a.add(ecx, Proc.Vmas + Vma.FirstMmap * Vma.Size);
-        a.mov(ebx, Layout.MmapSlots);
-        var area = c.NewLabel();
-        var areaNext = c.NewLabel();
         var areaFound = c.NewLabel();
-        c.Bind(ref area);
-        a.test(__byte_ptr[ecx + Vma.Flags], (byte)Vma.Used);
-        a.jz(areaNext);
-        a.cmp(eax, __dword_ptr[ecx + Vma.Start]);
-        a.jne(areaNext);
-        a.cmp(edx, __dword_ptr[ecx + Vma.End]);
-        a.je(areaFound);
-        c.Bind(ref areaNext);
-        a.add(ecx, Vma.Size);
-        a.dec(ebx);
-        a.jnz(area);
+        c.ForEachEntry(ecx, Vma.Size, ebx, Layout.MmapSlots, next =>
+        {
+            a.test(__byte_ptr[ecx + Vma.Flags], (byte)Vma.Used);
+            a.jz(next);
+            a.cmp(eax, __dword_ptr[ecx + Vma.Start]);
+            a.jne(next);
+            a.cmp(edx, __dword_ptr[ecx + Vma.End]);
+            a.je(areaFound);
+        });
         c.Bind(ref noArea);
         a.xor(ecx, ecx);
         c.Bind(ref areaFound);
@@ -726,47 +680,28 @@ internal static class Memory
         a.mov(ebx, __dword_ptr[esi + Vma.Start]);
         a.xor(ebp, ebp);
         pv.BeginBatch();
-        var page = c.NewLabel();
-        var pageNext = c.NewLabel();
-        var havePt = c.NewLabel();
-        var set = c.NewLabel();
-        var pagesDone = c.NewLabel();
-        c.Bind(ref page);
-        a.cmp(ebx, __dword_ptr[esi + Vma.End]);
-        a.jae(pagesDone);
-        a.mov(eax, c.Current);
-        a.mov(eax, __dword_ptr[eax + Proc.PageDirectory]);
-        a.mov(edx, ebx);
-        k.Call("pte_lookup");
-        a.test(eax, eax);
-        a.jnz(havePt);
-        a.add(ebx, 0x40_0000);
-        a.and(ebx, unchecked((int)0xFFC0_0000));
-        a.jmp(page);
-        c.Bind(ref havePt);
-        a.mov(ecx, __dword_ptr[eax]);
-        a.test(cl, (byte)P);
-        a.jz(pageNext);
-        a.mov(edx, ecx);
-        a.and(edx, unchecked((int)~W));
-        a.test(edi, (int)Prot.Write);
-        a.jz(set);
-        a.push(edx);
-        a.mov(edx, ecx);
-        a.shr(edx, 12);
-        a.cmp(__dword_ptr[edx * 4 + Layout.FrameRefCounts], 1);
-        a.pop(edx);
-        a.jne(set);
-        a.or(edx, W);
-        c.Bind(ref set);
-        a.cmp(edx, ecx);
-        a.je(pageNext);
-        pv.QueueEntry(eax, edx);
-        a.inc(ebp);
-        c.Bind(ref pageNext);
-        a.add(ebx, (int)Layout.Page);
-        a.jmp(page);
-        c.Bind(ref pagesDone);
+        EmitPresentPteWalk(c, ebx, () => a.cmp(ebx, __dword_ptr[esi + Vma.End]), () =>
+        {
+            var set = c.NewLabel();
+            var same = c.NewLabel();
+            a.mov(edx, ecx);
+            a.and(edx, unchecked((int)~W));
+            a.test(edi, (int)Prot.Write);
+            a.jz(set);
+            a.push(edx);
+            a.mov(edx, ecx);
+            a.shr(edx, 12);
+            a.cmp(__dword_ptr[edx * 4 + Layout.FrameRefCounts], 1);
+            a.pop(edx);
+            a.jne(set);
+            a.or(edx, W);
+            c.Bind(ref set);
+            a.cmp(edx, ecx);
+            a.je(same);
+            pv.QueueEntry(eax, edx);
+            a.inc(ebp);
+            c.Bind(ref same);
+        });
         pv.EndBatch();
         var unchanged = c.NewLabel();
         a.test(ebp, ebp);

@@ -30,16 +30,12 @@ internal static class Scheduler
 
         // proc_alloc() -> EAX = a zeroed free slot with a pid and a kernel stack (still Free until set), or 0.
         k.Bind("proc_alloc");
-        a.mov(eax, Layout.ProcessTable);
-        a.mov(ecx, Layout.MaxProcesses);
-        var loop = c.NewLabel();
         var found = c.NewLabel();
-        c.Bind(ref loop);
-        a.cmp(__dword_ptr[eax + Proc.State], (int)Proc.Free);
-        a.je(found);
-        a.add(eax, Proc.Size);
-        a.dec(ecx);
-        a.jnz(loop);
+        c.ForEachProcess(eax, _ =>
+        {
+            a.cmp(__dword_ptr[eax + Proc.State], (int)Proc.Free);
+            a.je(found);
+        });
         a.xor(eax, eax);
         a.ret();
         c.Bind(ref found);
@@ -63,18 +59,13 @@ internal static class Scheduler
 
         // count_slots(EAX = state) -> the number of process slots in that state.
         k.Bind("count_slots");
-        a.mov(ecx, Layout.ProcessTable);
         a.xor(edx, edx);
-        var count = c.NewLabel();
-        var skip = c.NewLabel();
-        c.Bind(ref count);
-        a.cmp(__dword_ptr[ecx + Proc.State], eax);
-        a.jne(skip);
-        a.inc(edx);
-        c.Bind(ref skip);
-        a.add(ecx, Proc.Size);
-        a.cmp(ecx, unchecked((int)TableEnd));
-        a.jb(count);
+        c.ForEachProcess(ecx, next =>
+        {
+            a.cmp(__dword_ptr[ecx + Proc.State], eax);
+            a.jne(next);
+            a.inc(edx);
+        });
         a.mov(eax, edx);
         a.ret();
     }
@@ -84,9 +75,7 @@ internal static class Scheduler
         var (k, a, pv) = (c.K, c.A, c.Pv);
         // schedule(): runs the next runnable process after the current one (round robin), idling while none is.
         k.Bind("schedule");
-        a.push(ebx);
-        a.push(esi);
-        a.push(ebp);
+        c.Save(ebx, esi, ebp);
         pv.IrqSave(ebp);
         a.mov(esi, c.Current);
         var search = c.NewLabel();
@@ -119,18 +108,12 @@ internal static class Scheduler
         k.Call("switch_to");
         c.Bind(ref same);
         pv.IrqRestore(ebp);
-        a.pop(ebp);
-        a.pop(esi);
-        a.pop(ebx);
-        a.ret();
+        c.Return(ebx, esi, ebp);
 
         // switch_to(EAX = previous, EDX = next): saves the callee-saved registers on the previous kernel stack,
         // resumes the next one where it switched away (or at ret_from_fork), in its address space.
         k.Bind("switch_to");
-        a.push(ebp);
-        a.push(ebx);
-        a.push(esi);
-        a.push(edi);
+        c.Save(ebp, ebx, esi, edi);
         a.mov(__dword_ptr[eax + Proc.SavedEsp], esp);
         a.mov(esp, __dword_ptr[edx + Proc.SavedEsp]);
         a.mov(c.Current, edx);
@@ -139,11 +122,7 @@ internal static class Scheduler
         pv.SetKernelStack(eax);
         a.mov(eax, __dword_ptr[edx + Proc.PageDirectory]);
         pv.LoadCr3(eax);
-        a.pop(edi);
-        a.pop(esi);
-        a.pop(ebx);
-        a.pop(ebp);
-        a.ret();
+        c.Return(ebp, ebx, esi, edi);
 
         k.Bind("sys_yield");
         k.Call("schedule");
@@ -175,20 +154,15 @@ internal static class Scheduler
         k.Bind("wakeup");
         a.push(ebx);
         pv.IrqSave(ebx);
-        a.mov(ecx, Layout.ProcessTable);
-        var loop = c.NewLabel();
-        var skip = c.NewLabel();
-        c.Bind(ref loop);
-        a.cmp(__dword_ptr[ecx + Proc.State], (int)Proc.Sleeping);
-        a.jne(skip);
-        a.cmp(__dword_ptr[ecx + Proc.WaitChannel], eax);
-        a.jne(skip);
-        a.mov(__dword_ptr[ecx + Proc.State], (int)Proc.Runnable);
-        a.mov(__dword_ptr[ecx + Proc.WaitChannel], 0);
-        c.Bind(ref skip);
-        a.add(ecx, Proc.Size);
-        a.cmp(ecx, unchecked((int)TableEnd));
-        a.jb(loop);
+        c.ForEachProcess(ecx, next =>
+        {
+            a.cmp(__dword_ptr[ecx + Proc.State], (int)Proc.Sleeping);
+            a.jne(next);
+            a.cmp(__dword_ptr[ecx + Proc.WaitChannel], eax);
+            a.jne(next);
+            a.mov(__dword_ptr[ecx + Proc.State], (int)Proc.Runnable);
+            a.mov(__dword_ptr[ecx + Proc.WaitChannel], 0);
+        });
         pv.IrqRestore(ebx);
         a.pop(ebx);
         a.ret();
@@ -284,17 +258,12 @@ internal static class Scheduler
         a.mov(__dword_ptr[esi + Proc.PageDirectory], Layout.SwapperPageDirectory);
         k.Call("address_space_free");
         // Orphans go to init (slot 0), which may have to reap them.
-        a.mov(ecx, Layout.ProcessTable);
-        var loop = c.NewLabel();
-        var skip = c.NewLabel();
-        c.Bind(ref loop);
-        a.cmp(__dword_ptr[ecx + Proc.Parent], esi);
-        a.jne(skip);
-        a.mov(__dword_ptr[ecx + Proc.Parent], Layout.ProcessTable);
-        c.Bind(ref skip);
-        a.add(ecx, Proc.Size);
-        a.cmp(ecx, unchecked((int)TableEnd));
-        a.jb(loop);
+        c.ForEachProcess(ecx, next =>
+        {
+            a.cmp(__dword_ptr[ecx + Proc.Parent], esi);
+            a.jne(next);
+            a.mov(__dword_ptr[ecx + Proc.Parent], Layout.ProcessTable);
+        });
         a.mov(eax, Layout.ProcessTable);
         k.Call("wakeup");
         a.mov(__dword_ptr[esi + Proc.State], (int)Proc.Zombie);
@@ -326,33 +295,28 @@ internal static class Scheduler
         a.mov(esi, ebx);
         a.mov(edi, ecx);
         var again = c.NewLabel();
-        var loop = c.NewLabel();
-        var skip = c.NewLabel();
-        var match = c.NewLabel();
         var reap = c.NewLabel();
         var noChild = c.NewLabel();
         var interrupted = c.NewLabel();
         c.Bind(ref again);
         a.xor(ebx, ebx);
-        a.mov(ecx, Layout.ProcessTable);
         a.mov(eax, c.Current);
-        c.Bind(ref loop);
-        a.cmp(__dword_ptr[ecx + Proc.State], (int)Proc.Free);
-        a.je(skip);
-        a.cmp(__dword_ptr[ecx + Proc.Parent], eax);
-        a.jne(skip);
-        a.cmp(esi, -1);
-        a.je(match);
-        a.cmp(__dword_ptr[ecx + Proc.Pid], esi);
-        a.jne(skip);
-        c.Bind(ref match);
-        a.mov(ebx, 1);
-        a.cmp(__dword_ptr[ecx + Proc.State], (int)Proc.Zombie);
-        a.je(reap);
-        c.Bind(ref skip);
-        a.add(ecx, Proc.Size);
-        a.cmp(ecx, unchecked((int)TableEnd));
-        a.jb(loop);
+        c.ForEachProcess(ecx, next =>
+        {
+            var match = c.NewLabel();
+            a.cmp(__dword_ptr[ecx + Proc.State], (int)Proc.Free);
+            a.je(next);
+            a.cmp(__dword_ptr[ecx + Proc.Parent], eax);
+            a.jne(next);
+            a.cmp(esi, -1);
+            a.je(match);
+            a.cmp(__dword_ptr[ecx + Proc.Pid], esi);
+            a.jne(next);
+            c.Bind(ref match);
+            a.mov(ebx, 1);
+            a.cmp(__dword_ptr[ecx + Proc.State], (int)Proc.Zombie);
+            a.je(reap);
+        });
         a.test(ebx, ebx);
         a.jz(noChild);
         a.cmp(__dword_ptr[eax + Proc.Killed], 0);
@@ -389,22 +353,17 @@ internal static class Scheduler
 
         // sys_kill(EBX = pid): marks a live process killed (it exits at its next return to user mode).
         k.Bind("sys_kill");
-        a.mov(ecx, Layout.ProcessTable);
-        var kLoop = c.NewLabel();
-        var kSkip = c.NewLabel();
         var kFound = c.NewLabel();
-        c.Bind(ref kLoop);
-        a.mov(eax, __dword_ptr[ecx + Proc.State]);
-        a.cmp(eax, (int)Proc.Free);
-        a.je(kSkip);
-        a.cmp(eax, (int)Proc.Zombie);
-        a.je(kSkip);
-        a.cmp(__dword_ptr[ecx + Proc.Pid], ebx);
-        a.je(kFound);
-        c.Bind(ref kSkip);
-        a.add(ecx, Proc.Size);
-        a.cmp(ecx, unchecked((int)TableEnd));
-        a.jb(kLoop);
+        c.ForEachProcess(ecx, next =>
+        {
+            a.mov(eax, __dword_ptr[ecx + Proc.State]);
+            a.cmp(eax, (int)Proc.Free);
+            a.je(next);
+            a.cmp(eax, (int)Proc.Zombie);
+            a.je(next);
+            a.cmp(__dword_ptr[ecx + Proc.Pid], ebx);
+            a.je(kFound);
+        });
         a.mov(eax, -Errno.ESRCH);
         a.ret();
         c.Bind(ref kFound);

@@ -74,8 +74,7 @@ internal static class UserCopy
         a.ret();
         c.Bind(ref inRange);
         a.pop(ebx);
-        a.push(esi);
-        a.push(edi);
+        c.Save(esi, edi);
         a.mov(edi, eax);
         a.mov(esi, edx);
         a.mov(edx, ecx);
@@ -87,13 +86,9 @@ internal static class UserCopy
         k.Bind(name + ".bytes");
         a.rep.movsb();
         a.xor(eax, eax);
-        a.pop(edi);
-        a.pop(esi);
-        a.ret();
+        c.Return(esi, edi);
         k.Bind(name + ".fixup");
         a.mov(eax, -Errno.EFAULT);
-        a.pop(edi);
-        a.pop(esi);
-        a.ret();
+        c.Return(esi, edi);
     }
 }

@@ -25,10 +25,8 @@ internal static class ContextSwitch
                 a.jz(child);
 
                 // Parent: send i, expect i + 1 back.
-                a.mov(ebx, Skeleton.At(u, "down"));
-                u.Int80(Sys.Close);
-                a.mov(ebx, Skeleton.At(u, "up", 4));
-                u.Int80(Sys.Close);
+                Skeleton.CloseAt(u, "down");
+                Skeleton.CloseAt(u, "up", 4);
                 Skeleton.Begin(u, it);
                 a.mov(esi, it);
                 var loop = u.NewLabel();
@@ -45,18 +43,15 @@ internal static class ContextSwitch
                 a.dec(esi);
                 a.jnz(loop);
                 Skeleton.End(u);
-                a.mov(ebx, Skeleton.At(u, "down", 4));
-                u.Int80(Sys.Close);
+                Skeleton.CloseAt(u, "down", 4);
                 u.Call(Sys.WaitPid, -1, 0);
                 Skeleton.ExpectSuccess(u, "waitpid");
                 Skeleton.Report(u, "ctxswitch", it);
 
                 // Child: echo token + 1 until end of file.
                 u.Bind(ref child);
-                a.mov(ebx, Skeleton.At(u, "down", 4));
-                u.Int80(Sys.Close);
-                a.mov(ebx, Skeleton.At(u, "up"));
-                u.Int80(Sys.Close);
+                Skeleton.CloseAt(u, "down", 4);
+                Skeleton.CloseAt(u, "up");
                 var echo = u.NewLabel();
                 var done = u.NewLabel();
                 u.Bind(ref echo);

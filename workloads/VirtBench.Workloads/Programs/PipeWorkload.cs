@@ -28,8 +28,7 @@ internal static class PipeWorkload
                 a.jz(child);
 
                 // Parent: read to end of file, EBP = stream offset.
-                a.mov(ebx, Skeleton.At(u, "fds", 4));
-                u.Int80(Sys.Close);
+                Skeleton.CloseAt(u, "fds", 4);
                 a.mov(esi, Skeleton.At(u, "fds"));
                 Skeleton.Begin(u, it);
                 a.xor(ebp, ebp);
@@ -66,8 +65,7 @@ internal static class PipeWorkload
 
                 // Child: chunk k is filled with (13k + 1) & 0xFF and starts with k & 0xFF.
                 u.Bind(ref child);
-                a.mov(ebx, Skeleton.At(u, "fds"));
-                u.Int80(Sys.Close);
+                Skeleton.CloseAt(u, "fds");
                 a.mov(esi, Skeleton.At(u, "fds", 4));
                 a.xor(ebp, ebp);
                 var write = u.NewLabel();

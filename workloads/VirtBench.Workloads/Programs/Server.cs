@@ -36,10 +36,8 @@ internal static class Server
                 a.jz(client);
 
                 // Server.
-                a.mov(ebx, Skeleton.At(u, "requests", 4));
-                u.Int80(Sys.Close);
-                a.mov(ebx, Skeleton.At(u, "responses"));
-                u.Int80(Sys.Close);
+                Skeleton.CloseAt(u, "requests", 4);
+                Skeleton.CloseAt(u, "responses");
                 Skeleton.Begin(u, it);
                 var serve = u.NewLabel();
                 var final = u.NewLabel();
@@ -80,10 +78,8 @@ internal static class Server
 
                 // Client: requests (i, 3i) for i = N..1, then (FinalTag, its checksum of the responses).
                 u.Bind(ref client);
-                a.mov(ebx, Skeleton.At(u, "requests"));
-                u.Int80(Sys.Close);
-                a.mov(ebx, Skeleton.At(u, "responses", 4));
-                u.Int80(Sys.Close);
+                Skeleton.CloseAt(u, "requests");
+                Skeleton.CloseAt(u, "responses", 4);
                 a.mov(edi, unchecked((int)Assembly.Fnv.Offset));
                 a.mov(esi, it);
                 var request = u.NewLabel();

@@ -50,6 +50,46 @@ internal static class Skeleton
         }),
     ];
 
+    /// <summary>
+    /// init: measured loop with ESI = iterations..1: fork; the child runs <paramref name="child"/> (which must exit);
+    /// the parent waits and mixes the child's wait status.
+    /// </summary>
+    public static IReadOnlyList<GuestProgram> ForkWaitLoop(string name, uint iterations, Action<UserCode> child, params GuestProgram[] others) =>
+    [
+        new GuestProgram(name, u =>
+        {
+            var a = u.A;
+            uint status = Variable(u, "status");
+            Begin(u, iterations);
+            a.mov(esi, iterations);
+            var loop = u.NewLabel();
+            var parent = u.NewLabel();
+            u.Bind(ref loop);
+            u.Int80(Sys.Fork);
+            a.test(eax, eax);
+            a.jnz(parent);
+            child(u);
+            u.Bind(ref parent);
+            ExpectSuccess(u, "fork");
+            u.Call(Sys.WaitPid, -1, status);
+            ExpectSuccess(u, "waitpid");
+            a.mov(eax, At(u, "status"));
+            u.Mix(edi, eax);
+            a.dec(esi);
+            a.jnz(loop);
+            End(u);
+            Report(u, name, iterations);
+        }),
+        .. others,
+    ];
+
+    /// <summary>close(the descriptor stored at a program variable + offset).</summary>
+    public static void CloseAt(UserCode u, string variable, int offset = 0)
+    {
+        u.A.mov(ebx, At(u, variable, offset));
+        u.Int80(Sys.Close);
+    }
+
     /// <summary>The checksum of values mixed for i = iterations down to 1.</summary>
     public static uint Checksum(uint iterations, Func<uint, uint> valueOf)
     {
