@@ -20,7 +20,8 @@ public static class WorkloadCatalog
     /// <summary>All workloads, in the order reports show them.</summary>
     public static IReadOnlyList<Workload> All { get; } =
     [
-        .. Nano.All(),
+        Syscall.Definition, Sysenter.Definition, PortIn.Definition, IrqFlags.Definition, CallRet.Definition,
+        PteMod.Definition, PageFault.Definition, DivZero.Definition, Cpuid.Definition, Rdtsc.Definition,
         ForkWait.Definition, ContextSwitch.Definition, MmapWorkload.Definition, PipeWorkload.Definition,
         Spawn.Definition, Io.Definition, Server.Definition, Compute.Definition,
     ];
