@@ -347,6 +347,33 @@ public abstract class KernelBehaviourTests(GuestRunner runner)
     }
 
     [SkippableFact]
+    public void The_kernel_does_not_trust_the_user_data_segments_or_direction_flag()
+    {
+        var build = TestImages.Build("segments", u =>
+        {
+            var a = u.A;
+            a.push(0);
+            a.pop(ds);
+            a.push(0);
+            a.pop(es);
+            a.std();
+            u.Sysenter(Sys.GetPid);
+            a.mov(esi, eax);
+            u.Int80(Sys.GetPid);
+            a.mov(edi, eax);
+            a.push(Selector.UserData);
+            a.pop(ds);
+            a.push(Selector.UserData);
+            a.pop(es);
+            u.Print("pids ", Dec(esi), " ", Dec(edi), " with the direction flag set\n");
+            a.cld();
+            u.Exit(0);
+        });
+        var result = Run(build);
+        Assert.Equal(["VirtBench guest kernel", "pids 1 1 with the direction flag set"], result.Lines);
+    }
+
+    [SkippableFact]
     public void Exec_replaces_the_image_and_passes_its_argument()
     {
         var build = TestImages.Build("exec", u =>

@@ -15,8 +15,17 @@ public abstract class WorkloadRunTests(GuestRunner runner)
         return data;
     }
 
+    /// <summary>Every workload at its default iteration count (what reports run).</summary>
+    public static TheoryData<string, uint> Defaults()
+    {
+        var data = new TheoryData<string, uint>();
+        foreach (var workload in WorkloadCatalog.All) data.Add(workload.Name, workload.DefaultIterations);
+        return data;
+    }
+
     [SkippableTheory]
     [MemberData(nameof(Cases))]
+    [MemberData(nameof(Defaults))]
     public void Workload_prints_its_expected_result_and_exits_successfully(string name, uint iterations)
     {
         Skip.If(runner.UnavailableReason is not null, runner.UnavailableReason);

@@ -132,7 +132,8 @@ internal static class Entry
         // sysenter (from the vDSO stub, user ESP in EBP): build the same frame as int 0x80 on the process's kernel
         // stack, then leave by sysexit when there is nothing to do on the way out.
         k.Bind("sysenter_entry");
-        a.mov(esp, k.Var("current_stack_top"));
+        // DS is still the user's (it may be null): read through SS, which sysenter loaded.
+        a.mov(esp, __dword_ptr.ss[k.Addr("current_stack_top")]);
         a.push(Selector.UserData);
         a.push(ebp);
         a.push(unchecked((int)UserEflags));

@@ -10,7 +10,7 @@ internal static class MmapWorkload
 
     public static Workload Definition { get; } = new("mmap", WorkloadKind.Macro,
         "map an 8-page anonymous area, touch each page, unmap it: VMA bookkeeping, demand-zero faults, TLB flushes",
-        1_000, 1_000_000, it => it, Checksum, it =>
+        800, 1_000_000, it => it, Checksum, it =>
         [
             new GuestProgram("mmap", u =>
             {

@@ -11,7 +11,7 @@ internal static class PageFault
 
     public static Workload Definition { get; } =
         new("pgfault", WorkloadKind.Nano, "user touches unmapped pages and the kernel maps zeroed frames (demand-zero faults)",
-            8_000, 1_000_000, it => it, it => Skeleton.Checksum(it, i => i), it =>
+            6_000, 1_000_000, it => it, it => Skeleton.Checksum(it, i => i), it =>
             [
                 new GuestProgram("pgfault", u =>
                 {

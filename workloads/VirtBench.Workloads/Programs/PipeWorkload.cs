@@ -72,9 +72,11 @@ internal static class PipeWorkload
                 u.Bind(ref write);
                 a.imul(eax, ebp, 13);
                 a.inc(eax);
+                a.movzx(eax, al);
+                a.imul(eax, eax, 0x0101_0101);
                 a.mov(edi, buffer);
-                a.mov(ecx, Chunk);
-                a.rep.stosb();
+                a.mov(ecx, Chunk / 4);
+                a.rep.stosd();
                 a.mov(eax, ebp);
                 a.mov(__byte_ptr[buffer], al);
                 u.Call(Sys.Write, esi, buffer, Chunk);
