@@ -21,15 +21,15 @@ internal sealed class NativePvOps : PvOps
         K.Bind("pvops.cs_reloaded");
         A.push(eax);
         A.mov(eax, Selector.KernelData);
-        A.mov(ss, ax);
+        A.mov(ss, eax);
         A.mov(eax, Selector.UserData);
-        A.mov(ds, ax);
-        A.mov(es, ax);
-        A.mov(fs, ax);
-        A.mov(gs, ax);
+        A.mov(ds, eax);
+        A.mov(es, eax);
+        A.mov(fs, eax);
+        A.mov(gs, eax);
         A.lidt(__[idtPointer]);
         A.mov(eax, tssSelector);
-        A.ltr(ax);
+        A.ltr(eax);
         A.pop(eax);
     });
 
