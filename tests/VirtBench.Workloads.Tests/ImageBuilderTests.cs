@@ -80,6 +80,16 @@ public sealed class ImageBuilderTests
     }
 
     [Fact]
+    public void The_IDT_and_GDT_have_a_page_to_themselves()
+    {
+        var kernel = ImageBuilder.BuildKernel("syscall", KernelFlavor.Native, WorkloadCatalog.Get("syscall").Programs(10)).Kernel;
+        uint page = kernel["idt"];
+        Assert.Equal(0u, page % Layout.Page);
+        var onPage = kernel.Symbols.Where(s => s.Value >= page && s.Value < page + Layout.Page).Select(s => s.Key).Order();
+        Assert.Equal(["gdt", "gdt_pointer", "idt", "idt_pointer", "tss.unaligned"], onPage);
+    }
+
+    [Fact]
     public void Expected_checksums_depend_on_the_iteration_count()
     {
         foreach (var workload in WorkloadCatalog.All)

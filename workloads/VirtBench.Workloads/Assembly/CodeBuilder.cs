@@ -121,8 +121,25 @@ internal sealed class CodeBuilder
         _ranges.Add((tag, start, A.Instructions.Count));
     }
 
-    /// <summary>Defers data to after the code; <paramref name="body"/> emits it with a bound label first.</summary>
-    public void Data(string name, Action body) => _data.Add(() => { Bind(name); body(); });
+    /// <summary>
+    /// Defers data to after the code; <paramref name="body"/> emits it with a bound label first, at a multiple of
+    /// <paramref name="alignment"/> (padding computed from the previous pass's addresses).
+    /// </summary>
+    public void Data(string name, Action body, uint alignment = 1) => _data.Add(() =>
+    {
+        if (alignment > 1)
+        {
+            string before = name + ".unaligned";
+            Mark(before);
+            uint padding = (alignment - Addr(before) % alignment) % alignment;
+            if (padding > 0) A.db(new byte[padding]);
+        }
+        Bind(name);
+        body();
+    });
+
+    /// <summary>Records a symbol at the next instruction without a label (it cannot be a jump target).</summary>
+    public void Mark(string name) => _symbols.Add((name, A.Instructions.Count));
 
     /// <summary>A dword variable in the data area, initialised to <paramref name="value"/>.</summary>
     public void Dword(string name, uint value = 0) => Data(name, () => A.dd(value));
@@ -150,7 +167,7 @@ internal sealed class CodeBuilder
         _textEnd = A.Instructions.Count;
         // Data starts on a fresh page: stores to data must not hit a page that holds code (which would make
         // every CPU and emulator treat them as self-modifying code).
-        _symbols.Add(("text_end", _textEnd));
+        Mark("text_end");
         uint textEnd = Addr("text_end");
         uint padding = (DataAlignment - textEnd % DataAlignment) % DataAlignment;
         if (_data.Count > 0 && padding > 0) A.db(new byte[padding]);

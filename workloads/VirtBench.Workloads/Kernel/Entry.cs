@@ -199,6 +199,21 @@ internal static class Entry
     private static void EmitDescriptorTables(KernelContext c)
     {
         var (k, a) = (c.K, c.A);
+        // The IDT and GDT have a page of their own, as in Linux: VMMs write-protect these pages to trace them, so
+        // no frequently written kernel data may share them. The TSS (ESP0 changes at every switch) starts the next page.
+        k.Data("idt", () =>
+        {
+            for (int vector = 0; vector < 256; vector++)
+            {
+                string? handler = vector < StubVectors ? $"vector.{vector}" : vector == SyscallVector ? "syscall_entry" : null;
+                if (handler is null) { a.dd(0u); a.dd(0u); continue; }
+                uint offset = k.Addr(handler);
+                uint kind = vector == SyscallVector ? 0xEF00u : 0x8E00u;   // trap gate DPL 3 / interrupt gate DPL 0
+                a.dd(((uint)Selector.KernelCode << 16) | (offset & 0xFFFF));
+                a.dd((offset & 0xFFFF_0000) | kind);
+            }
+        }, Layout.Page);
+        k.Data("idt_pointer", () => { a.dw(256 * 8 - 1); a.dd(k.Addr("idt")); });
         uint tss = k.Addr("tss");
         k.Data("gdt", () =>
         {
@@ -219,21 +234,7 @@ internal static class Entry
             BitConverter.TryWriteBytes(bytes.AsSpan(8), (uint)Selector.KernelData); // ss0
             BitConverter.TryWriteBytes(bytes.AsSpan(102), (ushort)TssBytes);    // no I/O bitmap
             a.db(bytes);
-        });
-
-        k.Data("idt", () =>
-        {
-            for (int vector = 0; vector < 256; vector++)
-            {
-                string? handler = vector < StubVectors ? $"vector.{vector}" : vector == SyscallVector ? "syscall_entry" : null;
-                if (handler is null) { a.dd(0u); a.dd(0u); continue; }
-                uint offset = k.Addr(handler);
-                uint kind = vector == SyscallVector ? 0xEF00u : 0x8E00u;   // trap gate DPL 3 / interrupt gate DPL 0
-                a.dd(((uint)Selector.KernelCode << 16) | (offset & 0xFFFF));
-                a.dd((offset & 0xFFFF_0000) | kind);
-            }
-        });
-        k.Data("idt_pointer", () => { a.dw(256 * 8 - 1); a.dd(k.Addr("idt")); });
+        }, Layout.Page);
     }
 
     private const uint TssBytes = 104;
