@@ -18,7 +18,11 @@ internal static class GuestKernel
         Syscalls.Emit(c);
         UserCopy.Emit(c);
         Scheduler.Emit(c);
-        Memory.Emit(c);
+        Memory.FrameAllocator.Emit(c);
+        Memory.PageTables.Emit(c);
+        Memory.AddressSpaces.Emit(c);
+        Memory.Faults.Emit(c);
+        Memory.Mappings.Emit(c);
         Files.Emit(c);
         Pipes.Emit(c);
         Exec.Emit(c);
