@@ -3,9 +3,10 @@ using System.Text;
 namespace VirtBench.Machine.Devices;
 
 /// <summary>
-/// A 16550 UART (COM1): transmit, line status and the registers a driver programs. There is no input,
-/// so RBR reads zero and "data ready" is never set. Output is kept as text (Latin-1), up to a cap so that a
-/// runaway guest cannot exhaust host memory.
+/// A 16550 UART (COM1): transmit, line status, the registers a driver programs, and loopback mode (MCR bit 4),
+/// in which transmitted bytes come back through the receive FIFO instead of leaving the machine, as on the chip
+/// and in QEMU. There is no external input. Output is kept as text (Latin-1), up to a cap so that a runaway
+/// guest cannot exhaust host memory.
 /// </summary>
 public sealed class Uart16550 : IIoDevice
 {
@@ -14,7 +15,12 @@ public sealed class Uart16550 : IIoDevice
 
     private readonly ushort _base;
     private readonly StringBuilder _output = new();
+    private const int FifoSize = 16;
+    private readonly Queue<byte> _receive = new();
     private byte _ier, _lcr, _mcr, _scr, _dll, _dlm;
+    private bool _overrun;
+
+    private bool Loopback => (_mcr & 0x10) != 0;
 
     /// <summary>Creates a UART at <paramref name="basePort"/> (it occupies eight ports).</summary>
     public Uart16550(ushort basePort = Platform.Com1Port) => _base = basePort;
@@ -37,12 +43,12 @@ public sealed class Uart16550 : IIoDevice
         bool dlab = (_lcr & 0x80) != 0;
         return (port - _base) switch
         {
-            0 => dlab ? _dll : 0u,        // RBR: no input
+            0 => dlab ? _dll : Receive(),
             1 => dlab ? _dlm : _ier,
             2 => 0xC1,                    // IIR: no interrupt pending, FIFOs enabled
             3 => _lcr,
             4 => _mcr,
-            5 => 0x60,                    // LSR: THR empty, transmitter empty
+            5 => LineStatus(),
             6 => 0xB0,                    // MSR: CTS, DSR, DCD
             7 => _scr,
             _ => 0xFF,
@@ -66,8 +72,24 @@ public sealed class Uart16550 : IIoDevice
         }
     }
 
+    private uint Receive() => _receive.Count > 0 ? _receive.Dequeue() : 0u;
+
+    private uint LineStatus()
+    {
+        // THR empty and transmitter empty always; data ready while the FIFO holds bytes; overrun once, then cleared.
+        uint lsr = 0x60u | (_receive.Count > 0 ? 1u : 0u) | (_overrun ? 2u : 0u);
+        _overrun = false;
+        return lsr;
+    }
+
     private void Transmit(byte b)
     {
+        if (Loopback)
+        {
+            if (_receive.Count < FifoSize) _receive.Enqueue(b);
+            else _overrun = true;
+            return;
+        }
         Transmitted++;
         if (_output.Length >= MaxOutput) { Truncated = true; return; }
         _output.Append((char)b);
