@@ -132,6 +132,30 @@ public sealed partial class Cpu
         WriteLinearSlow(linear, size, Cpl == 3, value);
     }
 
+    /// <summary>
+    /// For bulk string operations: when seg:off is on the fast path for a read (or write), its offset in
+    /// machine memory, the bytes from it up to the end of its page or segment (<paramref name="ahead"/>), and
+    /// the bytes below it on the page down to offset 0 (<paramref name="behind"/>). False otherwise (the caller
+    /// then takes the checked, faulting path).
+    /// </summary>
+    internal bool TryFastSpan(int seg, uint off, bool write, out int host, out uint ahead, out uint behind)
+    {
+        ref Segment s = ref Segs[seg];
+        ulong end = write ? s.WriteEnd : s.ReadEnd;
+        uint lin = s.Base + off;
+        ref FastTlb.Entry e = ref _fast[(lin >> 12) & FastTlb.Mask];
+        if (off >= end || (write ? e.WriteTag : e.ReadTag) != lin >> 12)
+        {
+            host = 0; ahead = behind = 0;
+            return false;
+        }
+        uint inPage = lin & 0xFFF;
+        host = e.Host + (int)inPage;
+        ahead = (uint)Math.Min(4096u - inPage, end - off);
+        behind = Math.Min(inPage, off);
+        return true;
+    }
+
     // ---- Stack (SS:ESP, 32-bit; a 16-bit stack segment uses SP) ----
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
