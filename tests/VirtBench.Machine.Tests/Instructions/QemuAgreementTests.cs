@@ -10,7 +10,7 @@ namespace VirtBench.Machine.Tests.Instructions;
 public class QemuAgreementTests
 {
     internal static IEnumerable<CpuCase> AllCases =>
-        ShiftTests.Cases;
+        ShiftTests.Cases.Concat(MulDivTests.Cases).Concat(BitOpsTests.Cases);
 
     [SkippableFact]
     public void QemuProducesWhatEveryCaseExpects()
