@@ -21,9 +21,12 @@ internal static class CaseImage
     /// <summary>A page that is not present when a case starts.</summary>
     public const uint Hole = 0x24_0000;
     /// <summary>A present, read-only page (CR0.WP is set, so ring-0 writes fault).</summary>
-    public const uint ReadOnly = 0x24_1000;
+    public const uint ReadOnly = 0x24_2000;
     /// <summary>Flat 4 GiB code and data selectors; <see cref="DataSegment"/> (loaded in FS) has base <see cref="Data"/> and limit 0xFFFF.</summary>
     public const ushort CodeSelector = 0x08, FlatSelector = 0x10, DataSegment = 0x18;
+
+    /// <summary>The isa-debug-exit value written when the harness itself faults.</summary>
+    public const uint FatalStatus = 3;
 
     private const int Slots = 14;            // EAX..EDI, EFLAGS, vector, error, fault EIP, CR2, repairs
     private const uint Resume = Save + 64, Repair = Save + 68;
@@ -52,6 +55,8 @@ internal static class CaseImage
         EmitSetup(a, At);
         for (int k = 0; k < cases.Count; k++) EmitCase(a, k, cases[k], labels, At);
         TestImage.Exit(a, 0);
+        labels.Here("fatal");
+        TestImage.Exit(a, FatalStatus);
         EmitPrint(a, labels);
         EmitFaultHandlers(a, labels);
 
@@ -178,6 +183,7 @@ internal static class CaseImage
         a.pop(__dword_ptr.ss[Save + 4 * 8]);
 
         label.Here($"dump{k}");
+        a.mov(__dword_ptr.ss[Resume], at("fatal")); // a fault while dumping stops the image rather than looping
         a.mov(eax, (uint)FlatSelector);
         a.mov(ss, ax);
         a.mov(ds, ax);

@@ -30,9 +30,11 @@ internal static class CaseRunner
     /// <summary>Runs a case image on this machine and returns its dumps.</summary>
     public static IReadOnlyList<CaseDump> RunOnMachine(GuestImage image)
     {
-        var pc = new Pc(image, new MachineOptions { RamBytes = 4u << 20, InstructionBudget = 50_000_000 });
+        var pc = new Pc(image, new MachineOptions { RamBytes = 4u << 20, InstructionBudget = 5_000_000 });
         var outcome = pc.Run();
-        Assert.True(outcome.Kind == OutcomeKind.DebugExit, $"the case image did not exit cleanly: {outcome.Kind}: {outcome.Message}\nUART: {pc.Uart.Output}");
+        string output = pc.Uart.Output;
+        Assert.True(outcome.Kind == OutcomeKind.DebugExit && outcome.ExitStatus == 1,
+            $"the case image did not exit cleanly: {outcome.Kind} {outcome.ExitStatus}: {outcome.Message}\nUART: {output[..Math.Min(output.Length, 2000)]}");
         return Parse(pc.Uart.Output);
     }
 
