@@ -262,7 +262,7 @@ public sealed partial class Cpu
         if ((lin & 0xFFF) + (uint)size > 4096)
         {
             // Crosses a page: both pages are translated before the value is assembled.
-            if (!ProbeRead(lin, user) || !ProbeRead(lin + (uint)size - 1, user)) return false;
+            if (!ProbeRead(lin, user) || !ProbeRead((lin + (uint)size - 1) & ~0xFFFu, user)) return false; // CR2 is the second page's first byte
             for (int i = size - 1; i >= 0; i--)
             {
                 if (!ReadLinearSlow(lin + (uint)i, 1, user, out uint b)) return false;
