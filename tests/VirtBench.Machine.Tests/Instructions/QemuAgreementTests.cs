@@ -11,7 +11,7 @@ public class QemuAgreementTests
 {
     internal static IEnumerable<CpuCase> AllCases =>
         ShiftTests.Cases.Concat(MulDivTests.Cases).Concat(BitOpsTests.Cases).Concat(AtomicsTests.Cases).Concat(BcdTests.Cases)
-            .Concat(MiscellaneousTests.Cases).Concat(StringTests.Cases);
+            .Concat(MiscellaneousTests.Cases).Concat(StringTests.Cases).Concat(ExistingFamilyTests.Cases);
 
     [SkippableFact]
     public void QemuProducesWhatEveryCaseExpects()
