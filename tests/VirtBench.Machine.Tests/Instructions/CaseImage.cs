@@ -95,14 +95,7 @@ internal static class CaseImage
             a.mov(__dword_ptr[HexTable + 2 * (uint)b], pair(b) | (pair(b + 1) << 16));
         }
         // Identity paging of 0..4 MiB, write-protect on.
-        var zero = a.CreateLabel();
-        a.mov(edi, PageDirectory);
-        a.mov(ecx, 1024u);
-        a.Label(ref zero);
-        a.mov(__dword_ptr[edi], 0u);
-        a.add(edi, 4);
-        a.dec(ecx);
-        a.jnz(zero);
+        ZeroDwords(a, PageDirectory, 1024);
         var map = a.CreateLabel();
         a.mov(edi, PageTable);
         a.mov(eax, 3u);
@@ -119,6 +112,18 @@ internal static class CaseImage
         a.mov(eax, cr0);
         a.or(eax, unchecked((int)0x8001_0000));
         a.mov(cr0, eax);
+    }
+
+    private static void ZeroDwords(Assembler a, uint address, uint count)
+    {
+        var loop = a.CreateLabel();
+        a.mov(edi, address);
+        a.mov(ecx, count);
+        a.Label(ref loop);
+        a.mov(__dword_ptr[edi], 0u);
+        a.add(edi, 4);
+        a.dec(ecx);
+        a.jnz(loop);
     }
 
     private static uint PteOf(uint page) => PageTable + (page >> 12) * 4;
@@ -144,14 +149,7 @@ internal static class CaseImage
         a.mov(esp, StackTop);
         SetPages(a, Hole | 3, ReadOnly | 3);
 
-        var clear = a.CreateLabel();
-        a.mov(edi, Data);
-        a.mov(ecx, 128u);
-        a.Label(ref clear);
-        a.mov(__dword_ptr[edi], 0u);
-        a.add(edi, 4);
-        a.dec(ecx);
-        a.jnz(clear);
+        ZeroDwords(a, Data, 128);
         if (c.ExpectedMemory is var (windowAddress, windowBytes))
             for (uint n = 0; n < windowBytes.Length; n++) a.mov(__byte_ptr[windowAddress + n], (byte)0);
         foreach (var (address, bytes) in c.Memory)
