@@ -23,6 +23,7 @@ public class MiscellaneousTests
         new CpuCase("lahf", a => a.lahf()).Given(flags: "CF ZF SF").Expect(eax: 0x1111_C311),
         new CpuCase("pause, nop [m] and the hint nops do nothing", a => { a.pause(); a.nop(__dword_ptr[eax]); a.db(0x0F, 0x18, 0x00); a.db(0x0F, 0x1E, 0x00); a.db(0x0F, 0x0D, 0x08); })
             .Given(eax: Hole, flags: "OF").Expect(),
+        new CpuCase("endbr32 and rdsspd are nops without CET", a => { a.db(0xF3, 0x0F, 0x1E, 0xFB); a.db(0xF3, 0x0F, 0x1E, 0xC8); }).Given(flags: "CF").Expect(),
         new CpuCase("wait with CR0.TS clear does nothing", a => a.wait()).Given(flags: "PF").Expect(),
         new CpuCase("ud2 is #UD", a => { a.nop(); a.ud2(); }).Faults(6, offset: 1),
     ];

@@ -82,9 +82,11 @@ internal static unsafe class DataMovement
                 op.Exec = &Bswap; // with a 16-bit operand the result is undefined; QEMU swaps all 32 bits, and so do we
                 return true;
             case Mnemonic.Xlatb: op.Exec = &Xlat; return true;
-            // Multi-byte and hint nops (0F 0D, 0F 18-1F) and pause execute as nop, as on QEMU.
+            // Multi-byte and hint nops (0F 0D, 0F 18-1F: prefetches, and endbr32/rdsspd without CET) and pause
+            // execute as nop, as on QEMU.
             case Mnemonic.Nop or Mnemonic.Pause or Mnemonic.Reservednop or Mnemonic.Prefetch or Mnemonic.Prefetchw
-                or Mnemonic.Prefetchnta or Mnemonic.Prefetcht0 or Mnemonic.Prefetcht1 or Mnemonic.Prefetcht2:
+                or Mnemonic.Prefetchnta or Mnemonic.Prefetcht0 or Mnemonic.Prefetcht1 or Mnemonic.Prefetcht2
+                or Mnemonic.Endbr32 or Mnemonic.Endbr64 or Mnemonic.Rdsspd:
                 op.Exec = &Nop;
                 return true;
             case >= Mnemonic.Cmova and <= Mnemonic.Cmovs when i.ConditionCode != ConditionCode.None:
