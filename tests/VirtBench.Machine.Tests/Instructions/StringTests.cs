@@ -49,6 +49,15 @@ public class StringTests
             .Expect(esi: 1, edi: 0x8202).ExpectMemory(0x8200, 0x11, 0x22),
         new CpuCase("rep movsb across a page boundary", a => a.rep.movsb()).Given(esi: Src, edi: Data + 0xFFE, ecx: 6).WithMemory(Src, Pattern(6))
             .Expect(esi: Src + 6, edi: Data + 0x1004, ecx: 0).ExpectMemory(Data + 0xFFE, Concat(Pattern(6), [0])),
+        new CpuCase("rep movsd between pages 1 MiB apart (the same fast-TLB slot)", a =>
+        {
+            a.rep.stosd();
+            a.mov(esi, Src);
+            a.mov(edi, Data + 0x10_0000);
+            a.mov(ecx, 2048u);
+            a.rep.movsd();
+        }).Given(eax: 0x5A5A_A5A5, edi: Src, ecx: 2048)
+            .Expect(esi: Src + 8192, edi: Data + 0x10_0000 + 8192, ecx: 0).ExpectMemory32(Data + 0x10_0000 + 8188, 0x5A5A_A5A5, 0),
         new CpuCase("rep movsb of 10000 overlapping bytes (several slices)", a => a.rep.movsb()).Given(esi: Src, edi: Src + 1, ecx: 10000).WithMemory(Src, 0xC3)
             .Expect(esi: Src + 10000, edi: Src + 10001, ecx: 0).ExpectMemory(Src + 9998, 0xC3, 0xC3, 0xC3, 0x00),
 

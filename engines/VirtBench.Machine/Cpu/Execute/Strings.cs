@@ -14,7 +14,7 @@ namespace VirtBench.Machine.Cpu.Execute;
 /// in slices that end at the next timer deadline (or after <see cref="Slice"/> elements) and then returns to
 /// the run loop unretired, with EIP on it and ECX, ESI and EDI reflecting the elements done. A fault leaves
 /// the same restartable state. rep movs and rep stos copy or fill whole runs within a page at once when the
-/// fast TLB maps the pages and the copy gives the same result as element by element.
+/// pages translate as the elements would and the copy gives the same result as element by element.
 /// </remarks>
 internal static unsafe class Strings
 {
@@ -76,7 +76,7 @@ internal static unsafe class Strings
         static abstract bool Compares { get; }
         /// <summary>One element at ESI/EDI, then advances them; false after a fault (nothing changed).</summary>
         static abstract bool Element<W>(Cpu c, ref Op op, int delta, out bool equal) where W : struct, IWidth;
-        /// <summary>Up to <paramref name="max"/> elements at once (advancing ESI/EDI); 0 when it cannot.</summary>
+        /// <summary>Up to <paramref name="max"/> elements at once (advancing ESI/EDI); 0 when it cannot, or after raising the element's fault.</summary>
         static abstract uint Bulk<W>(Cpu c, ref Op op, int delta, uint max) where W : struct, IWidth;
     }
 
@@ -268,6 +268,11 @@ internal static unsafe class Strings
                 return false;
             }
             uint n = T.Bulk<W>(c, ref op, delta, Math.Min(count, slice - done));
+            if (c.Aborted)
+            {
+                c.Ticks += done;
+                return false;
+            }
             if (n != 0)
             {
                 Advance(c, 1, mask, -(int)n);
@@ -314,13 +319,13 @@ internal static unsafe class Strings
     /// <summary>
     /// How many elements from offset <paramref name="off"/> (at most <paramref name="max"/>, which it lowers)
     /// the fast path reaches within one page and the segment, in the direction of <paramref name="delta"/>;
-    /// false when the first element is not on the fast path. <paramref name="host"/> is the element's offset
-    /// in machine memory.
+    /// false when the first element cannot start a run (or faulted: then <see cref="Cpu.Aborted"/> is set).
+    /// <paramref name="host"/> is the element's offset in machine memory.
     /// </summary>
     private static bool Run<W>(Cpu c, int seg, uint off, uint mask, int delta, bool write, ref uint max, out int host)
         where W : struct, IWidth
     {
-        if (!c.TryFastSpan(seg, off, write, out host, out uint ahead, out uint behind)) return false;
+        if (!c.TryTranslateSpan(seg, off, W.Bytes, write, out host, out uint ahead, out uint behind, out _)) return false;
         ahead = (uint)Math.Min(ahead, (ulong)mask - off + 1); // 16-bit offsets wrap at 64 KiB
         if (ahead < (uint)W.Bytes) return false;
         uint n = delta > 0 ? ahead / (uint)W.Bytes : 1 + behind / (uint)W.Bytes;
