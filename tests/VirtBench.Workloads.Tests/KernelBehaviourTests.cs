@@ -25,7 +25,7 @@ public abstract class KernelBehaviourTests(GuestRunner runner)
     public void A_thousand_fork_exit_wait_cycles_leak_no_frames_process_slots_or_pipes()
     {
         const int cycles = 1000;
-        var build = TestImages.Build("leaks", u =>
+        var build = TestImages.Build(runner.Flavor, "leaks", u =>
         {
             var a = u.A;
             uint fds = u.Buffer("fds", 8), buffer = u.Buffer("buffer", 4);
@@ -110,7 +110,7 @@ public abstract class KernelBehaviourTests(GuestRunner runner)
     [SkippableFact]
     public void A_faulting_process_is_killed_with_a_message_and_the_others_continue()
     {
-        var build = TestImages.Build("faults", u =>
+        var build = TestImages.Build(runner.Flavor, "faults", u =>
         {
             var a = u.A;
             uint status = Skeleton.Variable(u, "status");
@@ -148,7 +148,7 @@ public abstract class KernelBehaviourTests(GuestRunner runner)
     [SkippableFact]
     public void A_cpu_bound_process_does_not_starve_another()
     {
-        var build = TestImages.Build("preemption", u =>
+        var build = TestImages.Build(runner.Flavor, "preemption", u =>
         {
             var a = u.A;
             uint status = Skeleton.Variable(u, "status");
@@ -177,7 +177,7 @@ public abstract class KernelBehaviourTests(GuestRunner runner)
     public void Pipes_block_and_wake_readers_and_writers_and_report_end_of_file_and_broken_pipes()
     {
         const int total = 3 * 4096 + 100;        // more than the pipe holds: the writer must block
-        var build = TestImages.Build("pipes", u =>
+        var build = TestImages.Build(runner.Flavor, "pipes", u =>
         {
             var a = u.A;
             uint fds = u.Buffer("fds", 8), buffer = u.Buffer("buffer", total), status = Skeleton.Variable(u, "status");
@@ -256,7 +256,7 @@ public abstract class KernelBehaviourTests(GuestRunner runner)
     [SkippableFact]
     public void System_calls_refuse_bad_user_pointers_with_efault_and_the_kernel_survives()
     {
-        var build = TestImages.Build("pointers", u =>
+        var build = TestImages.Build(runner.Flavor, "pointers", u =>
         {
             var a = u.A;
             uint fds = u.Buffer("fds", 8), text = u.K.String("abcd");
@@ -316,7 +316,7 @@ public abstract class KernelBehaviourTests(GuestRunner runner)
     [SkippableFact]
     public void Fork_shares_memory_copy_on_write_even_when_the_kernel_writes_it()
     {
-        var build = TestImages.Build("cow", u =>
+        var build = TestImages.Build(runner.Flavor, "cow", u =>
         {
             var a = u.A;
             uint fds = u.Buffer("fds", 8), value = Skeleton.Variable(u, "value"), magic = Skeleton.Variable(u, "magic");
@@ -349,7 +349,7 @@ public abstract class KernelBehaviourTests(GuestRunner runner)
     [SkippableFact]
     public void The_kernel_does_not_trust_the_user_data_segments_or_direction_flag()
     {
-        var build = TestImages.Build("segments", u =>
+        var build = TestImages.Build(runner.Flavor, "segments", u =>
         {
             var a = u.A;
             a.push(0);
@@ -376,7 +376,7 @@ public abstract class KernelBehaviourTests(GuestRunner runner)
     [SkippableFact]
     public void Exec_replaces_the_image_and_passes_its_argument()
     {
-        var build = TestImages.Build("exec", u =>
+        var build = TestImages.Build(runner.Flavor, "exec", u =>
         {
             var a = u.A;
             uint status = Skeleton.Variable(u, "status");
@@ -405,3 +405,6 @@ public abstract class KernelBehaviourTests(GuestRunner runner)
 
 /// <summary><see cref="KernelBehaviourTests"/> on QEMU.</summary>
 public sealed class QemuKernelBehaviourTests() : KernelBehaviourTests(new QemuRunner());
+
+/// <summary><see cref="KernelBehaviourTests"/> on the native engine.</summary>
+public sealed class NativeKernelBehaviourTests() : KernelBehaviourTests(new EngineRunner("native"));

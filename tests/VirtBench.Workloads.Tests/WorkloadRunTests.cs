@@ -30,7 +30,7 @@ public abstract class WorkloadRunTests(GuestRunner runner)
     {
         Skip.If(runner.UnavailableReason is not null, runner.UnavailableReason);
         var workload = WorkloadCatalog.Get(name);
-        var result = runner.Run(ImageBuilder.Build(workload, KernelFlavor.Native, iterations));
+        var result = runner.Run(ImageBuilder.Build(workload, runner.Flavor, iterations));
 
         Assert.True(result.Succeeded, result.Describe());
         Assert.Equal(["VirtBench guest kernel", workload.ExpectedResultLine(iterations)], result.Lines);
@@ -39,3 +39,9 @@ public abstract class WorkloadRunTests(GuestRunner runner)
 
 /// <summary><see cref="WorkloadRunTests"/> on QEMU.</summary>
 public sealed class QemuWorkloadRunTests() : WorkloadRunTests(new QemuRunner());
+
+/// <summary><see cref="WorkloadRunTests"/> on the native engine.</summary>
+public sealed class NativeWorkloadRunTests() : WorkloadRunTests(new EngineRunner("native"));
+
+/// <summary><see cref="WorkloadRunTests"/> on the emulation engine.</summary>
+public sealed class EmulationWorkloadRunTests() : WorkloadRunTests(new EngineRunner("emulation"));

@@ -14,6 +14,9 @@ public abstract class GuestRunner
     /// <summary>Why this runner cannot run here (tests are skipped with this reason), or null.</summary>
     public abstract string? UnavailableReason { get; }
 
+    /// <summary>The kernel flavor images for this runner must be built with.</summary>
+    public virtual KernelFlavor Flavor => KernelFlavor.Native;
+
     /// <summary>Boots the image to its end.</summary>
     public abstract GuestRunResult Run(GuestImage image);
 

@@ -1,0 +1,30 @@
+using VirtBench.Engines;
+using VirtBench.Machine;
+using VirtBench.Workloads;
+
+namespace VirtBench.Engines.Tests;
+
+/// <summary>Runs workloads on engines for the engine tests.</summary>
+internal static class EngineFixtures
+{
+    /// <summary>Options with a budget large enough for every workload at small sizes.</summary>
+    public static RunOptions Options { get; } = new() { Machine = new MachineOptions { InstructionBudget = 400_000_000 } };
+
+    /// <summary>Runs a workload at an iteration count on an engine, building the image for its flavor.</summary>
+    public static EngineRun Run(string engine, string workload, uint iterations)
+    {
+        var e = EngineCatalog.Get(engine);
+        return e.Run(ImageBuilder.Build(workload, e.Flavor, iterations), Options);
+    }
+
+    /// <summary>Every workload with a small iteration count.</summary>
+    public static TheoryData<string> Workloads()
+    {
+        var data = new TheoryData<string>();
+        foreach (var w in WorkloadCatalog.All) data.Add(w.Name);
+        return data;
+    }
+
+    /// <summary>A small iteration count that still exercises the workload's paths.</summary>
+    public static uint SmallIterations(string workload) => workload == "pgfault" ? 100u : 20u;
+}
