@@ -92,7 +92,7 @@ public sealed partial class Cpu
             return true;
         }
         if (vector == Vectors.PF) Cr2 = address;
-        if (Monitor is not null && Vmx is null)
+        if (Monitor is not null && Vmx is null && !DirectVectors[vector])
         {
             Eip = instructionEip;
             var e = new GuestException(vector, kind, error, address, instructionEip, returnEip);

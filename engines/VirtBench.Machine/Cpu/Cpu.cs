@@ -95,6 +95,12 @@ public sealed partial class Cpu
     /// </summary>
     public bool InTranslationCache { get; private set; }
 
+    /// <summary>
+    /// Vectors the monitor does not intercept: exceptions and software interrupts on these vectors go straight
+    /// through the IDT even when a monitor is attached (e.g. a paravirtual guest's fast system-call gate).
+    /// </summary>
+    public bool[] DirectVectors { get; } = new bool[256];
+
     /// <summary>External interrupts go to <see cref="IMonitor.OnExternalInterrupt"/> instead of the IDT.</summary>
     public bool ExternalInterruptsToMonitor { get; set; }
 
