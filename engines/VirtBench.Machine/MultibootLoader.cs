@@ -24,7 +24,9 @@ public static class MultibootLoader
         if (h.EntryAddress < h.LoadAddress || h.EntryAddress >= loadEnd)
             throw new InvalidDataException($"multiboot image '{image.Name}': entry 0x{h.EntryAddress:x} is outside the loaded code");
         memory.Write(h.LoadAddress, image.Bytes.AsSpan(h.LoadFileOffset, (int)length));
-        if (bssEnd > loadEnd) memory.Fill(loadEnd, bssEnd - loadEnd, 0);
+        // Clear the bss; fresh machine memory is already zero, and reading it is cheaper than committing pages.
+        if (bssEnd > loadEnd && memory.View(loadEnd, (int)(bssEnd - loadEnd)).ContainsAnyExcept((byte)0))
+            memory.Fill(loadEnd, bssEnd - loadEnd, 0);
 
         // Multiboot information: flags bit 0 (mem_lower, mem_upper in KiB).
         uint info = Platform.MultibootInfoAddress;

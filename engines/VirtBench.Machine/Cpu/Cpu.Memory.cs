@@ -235,10 +235,32 @@ public sealed partial class Cpu
     // ---- Linear access with an explicit privilege class (descriptor tables, TSS, delivery frames) ----
 
     /// <summary>Reads linear memory as the given privilege class (faults are raised).</summary>
-    internal bool ReadLinear(uint lin, int size, bool user, out uint v) => ReadLinearSlow(lin, size, user, out v);
+    internal bool ReadLinear(uint lin, int size, bool user, out uint v)
+    {
+        ref FastTlb.Entry e = ref Mmu.FastFor(user).Entries[(lin >> 12) & FastTlb.Mask];
+        if (e.ReadTag == lin >> 12 && (lin & 0xFFF) <= 4096u - (uint)size)
+        {
+            ref byte p = ref Host(e.Host + (int)(lin & 0xFFF));
+            v = size == 4 ? Unsafe.ReadUnaligned<uint>(ref p) : size == 2 ? Unsafe.ReadUnaligned<ushort>(ref p) : p;
+            return true;
+        }
+        return ReadLinearSlow(lin, size, user, out v);
+    }
 
     /// <summary>Writes linear memory as the given privilege class (faults are raised).</summary>
-    internal bool WriteLinear(uint lin, int size, bool user, uint v) => WriteLinearSlow(lin, size, user, v);
+    internal bool WriteLinear(uint lin, int size, bool user, uint v)
+    {
+        ref FastTlb.Entry e = ref Mmu.FastFor(user).Entries[(lin >> 12) & FastTlb.Mask];
+        if (e.WriteTag == lin >> 12 && (lin & 0xFFF) <= 4096u - (uint)size)
+        {
+            ref byte p = ref Host(e.Host + (int)(lin & 0xFFF));
+            if (size == 4) Unsafe.WriteUnaligned(ref p, v);
+            else if (size == 2) Unsafe.WriteUnaligned(ref p, (ushort)v);
+            else p = (byte)v;
+            return true;
+        }
+        return WriteLinearSlow(lin, size, user, v);
+    }
 
     // ---- Slow paths ----
 

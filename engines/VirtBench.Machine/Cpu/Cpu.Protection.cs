@@ -252,9 +252,10 @@ public sealed partial class Cpu
     /// <summary>After a return to an outer level, data segments the new level may not use become null.</summary>
     private void NullOuterDataSegments()
     {
-        foreach (var r in new[] { SegReg.Es, SegReg.Ds, SegReg.Fs, SegReg.Gs })
+        for (int r = (int)SegReg.Es; r <= (int)SegReg.Gs; r++)
         {
-            ref Segment s = ref Segs[(int)r];
+            if (r is (int)SegReg.Cs or (int)SegReg.Ss) continue;
+            ref Segment s = ref Segs[r];
             if (s.Usable && (!s.IsCode || !s.IsConforming) && s.Dpl < Cpl)
                 s = Machine.Cpu.Segment.Null(0);
         }

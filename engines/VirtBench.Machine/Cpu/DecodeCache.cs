@@ -188,7 +188,7 @@ internal sealed unsafe class DecodeCache
                 _continued = false;
                 if (_pos >= _end) return -1;
             }
-            return memory.Bytes[_pos++];
+            return memory.Read8(_pos++);
         }
     }
 }

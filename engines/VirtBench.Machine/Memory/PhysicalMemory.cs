@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -16,9 +15,12 @@ namespace VirtBench.Machine.Memory;
 /// code and code loaded by a VMM stay correct. The CPU's fast path never holds write permission to a frame
 /// that holds decoded code.
 /// </remarks>
-public sealed class PhysicalMemory
+/// <para>The bytes live in native memory allocated zeroed (calloc): the operating system supplies zero pages
+/// on first touch, so building a machine costs nothing for memory the guest never uses, and the garbage
+/// collector never scans or copies guest RAM.</para>
+public sealed unsafe class PhysicalMemory
 {
-    internal readonly byte[] Bytes;
+    private readonly byte* _base;
     private readonly bool[] _codeFrames;
 
     /// <summary>Allocates zeroed memory: guest RAM plus a VMM region.</summary>
@@ -26,10 +28,20 @@ public sealed class PhysicalMemory
     {
         GuestRamBytes = guestRamBytes;
         Size = guestRamBytes + vmmBytes;
-        Bytes = GC.AllocateUninitializedArray<byte>((int)Size + 16, pinned: false);
-        Array.Clear(Bytes);
+        _base = (byte*)NativeMemory.AllocZeroed(Size + 16); // 16 spare bytes: an unaligned 4-byte access at the end stays inside
+        GC.AddMemoryPressure(Size);
         _codeFrames = new bool[Size >> 12];
     }
+
+    /// <summary>Frees the native memory.</summary>
+    ~PhysicalMemory()
+    {
+        NativeMemory.Free(_base);
+        GC.RemoveMemoryPressure(Size);
+    }
+
+    /// <summary>All of machine memory, for bulk operations of the CPU's string instructions.</summary>
+    internal Span<byte> Bytes => new(_base, (int)Size);
 
     /// <summary>Bytes of guest RAM (physical 0 up to this address).</summary>
     public uint GuestRamBytes { get; }
@@ -52,19 +64,19 @@ public sealed class PhysicalMemory
     public bool Contains(uint address, uint length) => (ulong)address + length <= Size;
 
     /// <summary>Reads a byte (all ones beyond memory).</summary>
-    public byte Read8(uint a) => a < Size ? Bytes[a] : (byte)0xFF;
+    public byte Read8(uint a) => a < Size ? _base[a] : (byte)0xFF;
 
     /// <summary>Reads a little-endian 16-bit value.</summary>
-    public ushort Read16(uint a) => Contains(a, 2) ? BinaryPrimitives.ReadUInt16LittleEndian(Bytes.AsSpan((int)a)) : (ushort)(Read8(a) | Read8(a + 1) << 8);
+    public ushort Read16(uint a) => Contains(a, 2) ? Unsafe.ReadUnaligned<ushort>(_base + a) : (ushort)(Read8(a) | Read8(a + 1) << 8);
 
     /// <summary>Reads a little-endian 32-bit value.</summary>
-    public uint Read32(uint a) => Contains(a, 4) ? Unsafe.ReadUnaligned<uint>(ref Bytes[a]) : Read16(a) | (uint)Read16(a + 2) << 16;
+    public uint Read32(uint a) => Contains(a, 4) ? Unsafe.ReadUnaligned<uint>(_base + a) : Read16(a) | (uint)Read16(a + 2) << 16;
 
     /// <summary>Writes a byte (dropped beyond memory).</summary>
     public void Write8(uint a, byte v)
     {
         if (a >= Size) return;
-        Bytes[a] = v;
+        _base[a] = v;
         NotifyWrite(a, 1);
     }
 
@@ -72,7 +84,7 @@ public sealed class PhysicalMemory
     public void Write16(uint a, ushort v)
     {
         if (!Contains(a, 2)) { Write8(a, (byte)v); Write8(a + 1, (byte)(v >> 8)); return; }
-        Unsafe.WriteUnaligned(ref Bytes[a], v);
+        Unsafe.WriteUnaligned(_base + a, v);
         NotifyWrite(a, 2);
     }
 
@@ -80,7 +92,7 @@ public sealed class PhysicalMemory
     public void Write32(uint a, uint v)
     {
         if (!Contains(a, 4)) { Write16(a, (ushort)v); Write16(a + 2, (ushort)(v >> 16)); return; }
-        Unsafe.WriteUnaligned(ref Bytes[a], v);
+        Unsafe.WriteUnaligned(_base + a, v);
         NotifyWrite(a, 4);
     }
 
@@ -89,7 +101,7 @@ public sealed class PhysicalMemory
     {
         if (!Contains(a, (uint)data.Length))
             throw new ArgumentOutOfRangeException(nameof(a), $"range 0x{a:x8}+{data.Length} is outside machine memory (0x{Size:x8} bytes)");
-        data.CopyTo(Bytes.AsSpan((int)a));
+        data.CopyTo(Bytes[(int)a..]);
         NotifyWrite(a, (uint)data.Length);
     }
 
@@ -98,7 +110,7 @@ public sealed class PhysicalMemory
     {
         if (!Contains(a, length))
             throw new ArgumentOutOfRangeException(nameof(a), $"range 0x{a:x8}+{length} is outside machine memory (0x{Size:x8} bytes)");
-        Bytes.AsSpan((int)a, (int)length).Fill(value);
+        Bytes.Slice((int)a, (int)length).Fill(value);
         NotifyWrite(a, length);
     }
 
@@ -107,11 +119,11 @@ public sealed class PhysicalMemory
     {
         if (!Contains(a, (uint)destination.Length))
             throw new ArgumentOutOfRangeException(nameof(a), $"range 0x{a:x8}+{destination.Length} is outside machine memory (0x{Size:x8} bytes)");
-        Bytes.AsSpan((int)a, destination.Length).CopyTo(destination);
+        Bytes.Slice((int)a, destination.Length).CopyTo(destination);
     }
 
     /// <summary>A read-only view of a range (for decoders and page walks that do not count).</summary>
-    public ReadOnlySpan<byte> View(uint a, int length) => Bytes.AsSpan((int)a, length);
+    public ReadOnlySpan<byte> View(uint a, int length) => Bytes.Slice((int)a, length);
 
     /// <summary>Invalidates decoded code on the frames a write touched.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -126,5 +138,5 @@ public sealed class PhysicalMemory
         }
     }
 
-    internal ref byte Ref(int offset) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(Bytes), offset);
+    internal ref byte Ref(int offset) => ref _base[offset];
 }

@@ -107,7 +107,7 @@ internal static unsafe class Strings
             bool differs = delta > 0 ? dst > src && dst < src + bytes : dst < src && dst + bytes > src;
             if (differs) return 0;
             var memory = c.Memory.Bytes;
-            memory.AsSpan(src, bytes).CopyTo(memory.AsSpan(dst, bytes));
+            memory.Slice(src, bytes).CopyTo(memory.Slice(dst, bytes));
             Advance(c, 6, mask, delta * (int)max);
             Advance(c, 7, mask, delta * (int)max);
             return max;
@@ -133,7 +133,7 @@ internal static unsafe class Strings
             if (!Run<W>(c, (int)SegReg.Es, c.Regs[7] & mask, mask, delta, true, ref max, out int dst) || max < 2) return 0;
             int bytes = (int)max * W.Bytes;
             if (delta < 0) dst -= bytes - W.Bytes;
-            var span = c.Memory.Bytes.AsSpan(dst, bytes);
+            var span = c.Memory.Bytes.Slice(dst, bytes);
             uint v = W.Get(c, 0);
             if (W.Bytes == 1) span.Fill((byte)v);
             else if (W.Bytes == 2) MemoryMarshal.Cast<byte, ushort>(span).Fill((ushort)v);
