@@ -237,8 +237,9 @@ public sealed partial class Cpu
         v = 0;
         if ((lin & 0xFFF) + (uint)size > 4096)
         {
-            // Crosses a page: both pages are translated before the value is assembled.
-            if (!ProbeRead(lin, user) || !ProbeRead(lin + (uint)size - 1, user)) return false;
+            // Crosses a page: both pages are translated before the value is assembled. A fault on the second page
+            // reports its first byte in CR2 (the part of the access that lies there starts at the page boundary).
+            if (!ProbeRead(lin, user) || !ProbeRead((lin + (uint)size - 1) & ~0xFFFu, user)) return false;
             for (int i = size - 1; i >= 0; i--)
             {
                 if (!ReadLinearSlow(lin + (uint)i, 1, user, out uint b)) return false;
