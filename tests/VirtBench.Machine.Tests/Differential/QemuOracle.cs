@@ -6,7 +6,7 @@ namespace VirtBench.Machine.Tests.Differential;
 internal static class QemuOracle
 {
     /// <summary>Instruction budget for our run of a differential image.</summary>
-    public const ulong Budget = 500_000_000;
+    public const ulong Budget = 50_000_000;
 
     /// <summary>Skips the calling [SkippableFact]/[SkippableTheory] with the reason when QEMU is not installed.</summary>
     public static void SkipIfUnavailable()
@@ -20,8 +20,8 @@ internal static class QemuOracle
     {
         var pc = new Pc(image, new MachineOptions { InstructionBudget = Budget });
         var outcome = pc.Run();
-        var qemu = Qemu.Run(image, TimeSpan.FromSeconds(60));
-        Assert.False(qemu.TimedOut, $"QEMU did not finish {image.Name} within 60 s; its output ends with:\n{Tail(qemu.SerialOutput)}");
+        var qemu = Qemu.Run(image, TimeSpan.FromSeconds(20));
+        Assert.False(qemu.TimedOut, $"QEMU did not finish {image.Name} within 20 s; its output ends with:\n{Tail(qemu.SerialOutput)}");
         return (qemu.SerialOutput, pc.Uart.Output, outcome);
     }
 

@@ -112,17 +112,24 @@ internal sealed class AssembledGuest(GuestImage image, IReadOnlyDictionary<ulong
     /// <summary>The address of a label placed by the emitter (labels keep their ids from pass to pass).</summary>
     public uint Address(Label label) => addresses[label.Id];
 
-    /// <summary>The instruction at a linear address of the image, in NASM syntax with its bytes (for failure messages).</summary>
-    public string Disassemble(uint address)
+    /// <summary>Decodes the instruction at a linear address of the image (null outside it).</summary>
+    public Instruction? Decode(uint address)
     {
         int offset = (int)(address - Platform.KernelLoadAddress);
-        if (offset < 0 || offset >= Image.Bytes.Length) return $"0x{address:x8} is outside the image";
+        if (offset < 0 || offset >= Image.Bytes.Length) return null;
         var decoder = Decoder.Create(32, new ByteArrayCodeReader(Image.Bytes, offset, Image.Bytes.Length - offset));
         decoder.IP = address;
         decoder.Decode(out var instruction);
+        return instruction;
+    }
+
+    /// <summary>The instruction at a linear address of the image, in NASM syntax with its bytes (for failure messages).</summary>
+    public string Disassemble(uint address)
+    {
+        if (Decode(address) is not { } instruction) return $"0x{address:x8} (outside the image)";
         var output = new StringOutput();
         new NasmFormatter().Format(instruction, output);
-        string bytes = Convert.ToHexString(Image.Bytes, offset, instruction.Length);
+        string bytes = Convert.ToHexString(Image.Bytes, (int)(address - Platform.KernelLoadAddress), instruction.Length);
         return $"0x{address:x8}: {output.ToStringAndReset()} ({bytes})";
     }
 }
