@@ -18,6 +18,12 @@ internal sealed class GeneratedStep(InstructionFamily family)
     /// <summary>The instructions under test. A branch among them targets the end of the step.</summary>
     public List<Instruction> Tested { get; } = [];
 
+    /// <summary>
+    /// Instructions (indexes into Setup followed by Tested) whose 32-bit immediate is to be the address of the end
+    /// of the step (for indirect jumps and calls, and returns); the generator leaves 0 there.
+    /// </summary>
+    public HashSet<int> EndAddressImmediates { get; } = [];
+
     /// <summary>EFLAGS bits the tested instructions leave undefined (masked in the dump and cleared after it).</summary>
     public uint UndefinedFlags { get; set; }
 
@@ -29,12 +35,14 @@ internal sealed class GeneratedStep(InstructionFamily family)
             var formatter = new NasmFormatter();
             formatter.Options.FirstOperandCharIndex = 0;
             var output = new StringOutput();
+            int index = 0;
             string Format(Instruction i)
             {
-                if (i.FlowControl is FlowControl.ConditionalBranch or FlowControl.UnconditionalBranch or FlowControl.Call)
+                bool endAddress = EndAddressImmediates.Contains(index++);
+                if (i.IsJccShortOrNear || i.IsLoop || i.IsLoopcc || i.IsJcxShort || i.IsCallNear || i.IsJmpShortOrNear)
                     return $"{i.Mnemonic.ToString().ToLowerInvariant()} <end of step>";
                 formatter.Format(i, output);
-                return output.ToStringAndReset();
+                return output.ToStringAndReset() + (endAddress ? " (0 = end of step)" : "");
             }
             string setup = Setup.Count == 0 ? "" : "[" + string.Join("; ", Setup.Select(Format)) + "] ";
             return setup + string.Join("; ", Tested.Select(Format));

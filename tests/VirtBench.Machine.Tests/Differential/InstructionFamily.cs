@@ -15,7 +15,7 @@ internal enum InstructionFamily
     Stack,
     /// <summary>clc, stc, cmc, cld, std, lahf, sahf.</summary>
     FlagControl,
-    /// <summary>setcc, cmovcc, jcc, loop/loope/loopne, jcxz/jecxz, call.</summary>
+    /// <summary>setcc, cmovcc, jcc, loop/loope/loopne, jcxz/jecxz, call and jmp (direct, through a register or memory), ret.</summary>
     Conditional,
     /// <summary>rol, ror, rcl, rcr, shl/sal, shr, sar, shld, shrd.</summary>
     ShiftRotate,
@@ -66,7 +66,7 @@ internal static class InstructionFamilies
             .Where(m => m.ToString().StartsWith("Set") || m.ToString().StartsWith("Cmov")),
             Mnemonic.Ja, Mnemonic.Jae, Mnemonic.Jb, Mnemonic.Jbe, Mnemonic.Je, Mnemonic.Jg, Mnemonic.Jge, Mnemonic.Jl, Mnemonic.Jle,
             Mnemonic.Jne, Mnemonic.Jno, Mnemonic.Jnp, Mnemonic.Jns, Mnemonic.Jo, Mnemonic.Jp, Mnemonic.Js,
-            Mnemonic.Loop, Mnemonic.Loope, Mnemonic.Loopne, Mnemonic.Jecxz, Mnemonic.Jcxz, Mnemonic.Call],
+            Mnemonic.Loop, Mnemonic.Loope, Mnemonic.Loopne, Mnemonic.Jecxz, Mnemonic.Jcxz, Mnemonic.Call, Mnemonic.Jmp, Mnemonic.Ret],
         [InstructionFamily.ShiftRotate] = [Mnemonic.Rol, Mnemonic.Ror, Mnemonic.Rcl, Mnemonic.Rcr, Mnemonic.Shl, Mnemonic.Sal, Mnemonic.Shr,
             Mnemonic.Sar, Mnemonic.Shld, Mnemonic.Shrd],
         [InstructionFamily.MultiplyDivide] = [Mnemonic.Mul, Mnemonic.Imul, Mnemonic.Div, Mnemonic.Idiv],

@@ -169,14 +169,10 @@ internal sealed class InstructionMixGenerator
         if (choice < 6) return Generic(Conditional, Pick(EncodingCatalog.Codes[Conditional].Where(c => c.Mnemonic().ToString().StartsWith("Cmov")).ToArray()), edgeValues: false);
 
         var step = new GeneratedStep(Conditional);
-        if (choice == 9 && _stackDepth + 4 <= MaxStackDepth)
-        {
-            step.Tested.Add(Instruction.CreateBranch(Code.Call_rel32_32, 0));
-            _stackDepth += 4;
-            return step;
-        }
+        if (choice == 9 && _stackDepth + 8 <= MaxStackDepth) return IndirectTransferStep();
         // A forward branch over a marker: the dump shows whether it was taken.
-        var branches = EncodingCatalog.Codes[Conditional].Where(c => c.Mnemonic() != Mnemonic.Call && c.ToOpCode().Op0Kind is OpCodeOperandKind.br32_1 or OpCodeOperandKind.br32_4).ToArray();
+        var branches = EncodingCatalog.Codes[Conditional].Where(c => c.Mnemonic() is not (Mnemonic.Call or Mnemonic.Jmp or Mnemonic.Ret)
+            && c.ToOpCode().Op0Kind is OpCodeOperandKind.br32_1 or OpCodeOperandKind.br32_4).ToArray();
         var code = Pick(branches);
         var mnemonic = code.Mnemonic();
         if (mnemonic is Mnemonic.Loop or Mnemonic.Loope or Mnemonic.Loopne or Mnemonic.Jecxz or Mnemonic.Jcxz && Chance(0.7))
@@ -184,6 +180,46 @@ internal sealed class InstructionMixGenerator
         step.Tested.Add(Instruction.CreateBranch(code, 0));
         var marker = Reg32();
         step.Tested.Add(Instruction.Create(Code.Mov_r32_imm32, marker, 0x5A5A_0000u | (uint)_rng.Next(0x10000)));
+        return step;
+    }
+
+    /// <summary>call rel32; jmp/call through a register or memory; push + ret (imm16): all to the end of the step.</summary>
+    private GeneratedStep IndirectTransferStep()
+    {
+        var step = new GeneratedStep(Conditional);
+        int kind = _rng.Next(6);
+        if (kind == 0)
+        {
+            step.Tested.Add(Instruction.CreateBranch(Code.Call_rel32_32, 0));
+            _stackDepth += 4;
+            return step;
+        }
+        if (kind == 5)
+        {
+            // push end; ret, or push padding; push end; ret 4.
+            bool release = Chance(0.5);
+            if (release) step.Tested.Add(Instruction.Create(Code.Pushd_imm32, Value(4)));
+            step.EndAddressImmediates.Add(step.Tested.Count);
+            step.Tested.Add(Instruction.Create(Code.Pushd_imm32, 0u));
+            step.Tested.Add(release ? Instruction.Create(Code.Retnd_imm16, 4) : Instruction.Create(Code.Retnd));
+            return step;
+        }
+        bool call = kind is 2 or 4;
+        if (call) _stackDepth += 4;
+        if (kind is 1 or 2)
+        {
+            var target = Reg32();
+            step.EndAddressImmediates.Add(step.Setup.Count);
+            step.Setup.Add(Instruction.Create(Code.Mov_r32_imm32, target, 0u));
+            step.Tested.Add(Instruction.Create(call ? Code.Call_rm32 : Code.Jmp_rm32, target));
+        }
+        else
+        {
+            var memory = Memory(step, 4, 0);
+            step.EndAddressImmediates.Add(step.Setup.Count);
+            step.Setup.Add(Instruction.Create(Code.Mov_rm32_imm32, in memory, 0u));
+            step.Tested.Add(Instruction.Create(call ? Code.Call_rm32 : Code.Jmp_rm32, in memory));
+        }
         return step;
     }
 

@@ -87,15 +87,17 @@ internal sealed class InstructionMixImage
                 starts[sequence.Index][s] = p.CreateLabel($"s{sequence.Index}_{s}");
                 p.Place(ref starts[sequence.Index][s]);
                 var end = p.CreateLabel();
-                foreach (var i in step.Setup) a.AddInstruction(i);
-                foreach (var i in step.Tested)
+                int index = 0;
+                foreach (var original in step.Setup.Concat(step.Tested))
                 {
-                    // Branches target the end of the step; the assembler resolves a label id given as the target.
-                    if (i.FlowControl is FlowControl.ConditionalBranch or FlowControl.UnconditionalBranch or FlowControl.Call)
-                        a.AddInstruction(Instruction.CreateBranch(i.Code, end.Id));
-                    else a.AddInstruction(i);
+                    var i = original;
+                    if (step.EndAddressImmediates.Contains(index++)) i.Immediate32 = p.Address(end);
+                    // Direct branches target the end of the step; the assembler resolves a label id given as the target.
+                    if (i.IsJccShortOrNear || i.IsLoop || i.IsLoopcc || i.IsJcxShort || i.IsCallNear || i.IsJmpShortOrNear)
+                        i = Instruction.CreateBranch(i.Code, end.Id);
+                    a.AddInstruction(i);
                 }
-                a.Label(ref end);
+                p.Place(ref end);
                 RegisterDump.EmitCall(a, dump, ~step.UndefinedFlags);
             }
         }
