@@ -5,10 +5,15 @@ namespace VirtBench.Machine.Tests.Guest;
 
 /// <summary>
 /// COM1 output routines in guest code, emitted once per program and reached with <c>call</c>. They preserve
-/// every register and the flags, and use only mov, movzx, push/pop, test, inc, jcc and out, so they run on the
-/// machine before any optional instruction family is implemented. Hex digits come from a 512-byte table
+/// every register and the flags, and use only mov, movzx, push/pop, test, inc, jcc, in and out, so they run on
+/// the machine before any optional instruction family is implemented. Hex digits come from a 512-byte table
 /// ("000102...ff") instead of shifts.
 /// </summary>
+/// <remarks>
+/// Every character waits for the line status register's "transmitter holding register empty" bit, as a real
+/// driver must: QEMU's 16550 keeps a byte pending while its host side (a pipe) is full, and a byte written then
+/// is lost.
+/// </remarks>
 internal sealed class SerialOutput
 {
     private SerialOutput(Label putChar, Label putHex8, Label putHex32, Label putString)
@@ -44,59 +49,66 @@ internal sealed class SerialOutput
 
         var putChar = p.CreateLabel("put_char");
         p.Place(ref putChar);
+        a.pushfd();
         a.push(edx);
+        a.push(eax);
+        a.mov(dx, (ushort)(Platform.Com1Port + 5));
+        var wait = a.CreateLabel();
+        a.Label(ref wait);
+        a.@in(al, dx);
+        a.test(al, 0x20);
+        a.jz(wait);
+        a.pop(eax);
         a.mov(dx, (ushort)Platform.Com1Port);
         a.@out(dx, al);
         a.pop(edx);
+        a.popfd();
         a.ret();
 
         // Two digits of the byte in ECX (clobbers EAX; the caller saved it).
         void Byte()
         {
             a.mov(ax, __word_ptr[ecx * 2 + (int)hex]);
-            a.@out(dx, al);
+            a.call(putChar);
             a.mov(al, ah);
-            a.@out(dx, al);
+            a.call(putChar);
         }
 
         var putHex8 = p.CreateLabel("put_hex8");
         p.Place(ref putHex8);
-        a.push(eax); a.push(ecx); a.push(edx);
+        a.push(eax); a.push(ecx);
         a.movzx(ecx, al);
-        a.mov(dx, (ushort)Platform.Com1Port);
         Byte();
-        a.pop(edx); a.pop(ecx); a.pop(eax);
+        a.pop(ecx); a.pop(eax);
         a.ret();
 
         var putHex32 = p.CreateLabel("put_hex32");
         p.Place(ref putHex32);
-        a.push(eax); a.push(ecx); a.push(edx);
+        a.push(eax); a.push(ecx);
         a.mov(__dword_ptr[tmp], eax);
-        a.mov(dx, (ushort)Platform.Com1Port);
         for (uint i = 4; i-- > 0;)
         {
             a.movzx(ecx, __byte_ptr[tmp + i]);
             Byte();
         }
-        a.pop(edx); a.pop(ecx); a.pop(eax);
+        a.pop(ecx); a.pop(eax);
         a.ret();
 
         var putString = p.CreateLabel("put_string");
         p.Place(ref putString);
         a.pushfd();
-        a.push(eax); a.push(edx); a.push(esi);
-        a.mov(dx, (ushort)Platform.Com1Port);
+        a.push(eax); a.push(esi);
         var loop = a.CreateLabel();
         var done = a.CreateLabel();
         a.Label(ref loop);
         a.mov(al, __byte_ptr[esi]);
         a.test(al, al);
         a.jz(done);
-        a.@out(dx, al);
+        a.call(putChar);
         a.inc(esi);
         a.jmp(loop);
         a.Label(ref done);
-        a.pop(esi); a.pop(edx); a.pop(eax);
+        a.pop(esi); a.pop(eax);
         a.popfd();
         a.ret();
 
