@@ -96,16 +96,20 @@ internal sealed class TestKernel
     public void ResumeAt(Label next) => Asm.mov(__dword_ptr[Resume], Program.Address(next));
 
     /// <summary>Emits an iret to ring 3 at <paramref name="entry"/> with the ring-3 data segments loaded.</summary>
-    public void EnterUserMode(Label entry, uint stackTop = UserStackTop, uint eflags = 0x2)
+    public void EnterUserMode(Label entry, uint stackTop = UserStackTop, uint eflags = 0x2) =>
+        EnterUserMode(Program.Address(entry), stackTop, eflags);
+
+    /// <summary>Emits an iret to ring 3 at a linear address with the ring-3 data segments loaded.</summary>
+    public void EnterUserMode(uint entry, uint stackTop = UserStackTop, uint eflags = 0x2)
     {
         var a = Asm;
         a.mov(ax, UserData32);
         a.mov(ds, ax); a.mov(es, ax); a.mov(fs, ax); a.mov(gs, ax);
-        a.push(UserData32);
+        a.push((int)UserData32);
         a.push(stackTop);
         a.push(eflags);
-        a.push(UserCode32);
-        a.push(Program.Address(entry));
+        a.push((int)UserCode32);
+        a.push(entry);
         a.iretd();
     }
 
