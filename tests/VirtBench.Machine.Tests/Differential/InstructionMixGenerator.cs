@@ -7,7 +7,7 @@ namespace VirtBench.Machine.Tests.Differential;
 /// <summary>
 /// Generates seeded random steps of integer instructions (<see cref="GeneratedStep"/>). Operands are chosen
 /// from Iced's opcode tables, so every legacy encoding of a covered mnemonic that is valid in 32-bit code can
-/// appear (e.g. the 0x82 and F6 /1 aliases, <c>shl r/m,1</c> and <c>shl r/m,imm8</c>). Register operands avoid
+/// appear (e.g. the 0x82 alias of group 1, <c>shl r/m,1</c> and <c>shl r/m,imm8</c>, <c>sal</c>). Register operands avoid
 /// ESP; memory operands address the scratch area (<see cref="KernelLayout.Scratch"/>, <see cref="ScratchBytes"/>
 /// bytes), absolutely or through base and index registers the step loads first. Operands that could fault
 /// (divisors, string pointers, bit offsets into memory) are set up so they do not.
