@@ -132,6 +132,44 @@ public sealed partial class Cpu
         WriteLinearSlow(linear, size, Cpl == 3, value);
     }
 
+    /// <summary>
+    /// For bulk string operations: translates seg:off for an access of <paramref name="size"/> bytes as the
+    /// element-by-element path would, and gives its offset in machine memory, the bytes from it to the end of
+    /// its page or segment (<paramref name="ahead"/>) and the bytes below it on the page down to offset 0
+    /// (<paramref name="behind"/>). False when a run cannot start there (segment slow path, an access crossing
+    /// the page, a frame holding code, open bus): the caller then takes the element path, which finds the same
+    /// TLB state. If translation faults, the fault is raised (as the element would raise it) and
+    /// <paramref name="faulted"/> is set.
+    /// </summary>
+    internal bool TryTranslateSpan(int seg, uint off, int size, bool write, out int host, out uint ahead, out uint behind, out bool faulted)
+    {
+        host = 0; ahead = behind = 0; faulted = false;
+        ref Segment s = ref Segs[seg];
+        ulong end = write ? s.WriteEnd : s.ReadEnd;
+        uint lin = s.Base + off, inPage = lin & 0xFFF;
+        if ((ulong)off + (uint)size > end || inPage + (uint)size > 4096) return false;
+        ref FastTlb.Entry e = ref _fast[(lin >> 12) & FastTlb.Mask];
+        int frame;
+        if ((write ? e.WriteTag : e.ReadTag) == lin >> 12) frame = e.Host;
+        else
+        {
+            // Not in the fast lookup (or evicted by the other operand of a movs): translate as the element would.
+            bool user = Cpl == 3;
+            var status = Mmu.Translate(lin, write ? MemoryAccess.Write : MemoryAccess.Read, user, out uint machine);
+            if (status is not (TranslateStatus.Ok or TranslateStatus.OpenBus))
+            {
+                faulted = true;
+                return TranslationFault(status, lin, write, user);
+            }
+            if (status == TranslateStatus.OpenBus || (write && Memory.IsCodeFrame(machine >> 12))) return false;
+            frame = (int)(machine & ~0xFFFu);
+        }
+        host = frame + (int)inPage;
+        ahead = (uint)Math.Min(4096u - inPage, end - off);
+        behind = Math.Min(inPage, off);
+        return true;
+    }
+
     // ---- Stack (SS:ESP, 32-bit; a 16-bit stack segment uses SP) ----
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -237,9 +275,8 @@ public sealed partial class Cpu
         v = 0;
         if ((lin & 0xFFF) + (uint)size > 4096)
         {
-            // Crosses a page: both pages are translated before the value is assembled. A fault on the second page
-            // reports its first byte in CR2 (the part of the access that lies there starts at the page boundary).
-            if (!ProbeRead(lin, user) || !ProbeRead((lin + (uint)size - 1) & ~0xFFFu, user)) return false;
+            // Crosses a page: both pages are translated before the value is assembled.
+            if (!ProbeRead(lin, user) || !ProbeRead((lin + (uint)size - 1) & ~0xFFFu, user)) return false; // CR2 is the second page's first byte
             for (int i = size - 1; i >= 0; i--)
             {
                 if (!ReadLinearSlow(lin + (uint)i, 1, user, out uint b)) return false;

@@ -122,7 +122,7 @@ public sealed partial class Cpu
         bool trapGate = type == 0x0F;
         if (type != 0x0E && type != 0x0F) return GeneralProtection(gateErr); // task gates and 16-bit gates are not modeled
         if (software && gateDpl < Cpl) return GeneralProtection(gateErr);
-        if ((hi & 0x8000) == 0) return NotPresent(gateErr); // P is bit 47 of the gate
+        if ((hi & 0x8000) == 0) return NotPresent(gateErr);
         ushort selector = (ushort)(lo >> 16);
         uint target = (lo & 0xFFFF) | (hi & 0xFFFF_0000);
 

@@ -104,7 +104,10 @@ public sealed partial class Cpu
     /// <summary>The interrupt controller whose INTR line the CPU samples.</summary>
     internal Pic8259? InterruptController { get; set; }
 
-    /// <summary>Simulated time: instructions retired plus idle time skipped in hlt.</summary>
+    /// <summary>
+    /// Simulated time: instructions retired, plus idle time skipped in hlt, plus the elements of rep string
+    /// instructions beyond the first (a rep instruction retires once but takes one tick per element).
+    /// </summary>
     public ulong Ticks { get; internal set; }
 
     /// <summary>Instructions retired.</summary>

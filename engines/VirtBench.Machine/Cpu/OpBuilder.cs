@@ -27,6 +27,13 @@ internal static unsafe class OpBuilder
         bool bound =
             Arithmetic.TryBind(ref op, in i) ||
             DataMovement.TryBind(ref op, in i) ||
+            Shifts.TryBind(ref op, in i) ||
+            MulDiv.TryBind(ref op, in i) ||
+            BitOps.TryBind(ref op, in i) ||
+            Strings.TryBind(ref op, in i) ||
+            Atomics.TryBind(ref op, in i) ||
+            Bcd.TryBind(ref op, in i) ||
+            Bound.TryBind(ref op, in i) ||
             ControlFlow.TryBind(ref op, in i) ||
             FlagControl.TryBind(ref op, in i) ||
             SegmentRegisters.TryBind(ref op, in i) ||

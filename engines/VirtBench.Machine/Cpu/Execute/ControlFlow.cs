@@ -22,8 +22,8 @@ internal static unsafe class ControlFlow
                 op.R0 = Operands.Index(i.Op0Register);
                 op.Exec = i.Op0Register.GetSize() == 4 ? &JmpR<W32> : &JmpR<W16>;
                 return true;
-            case Mnemonic.Jmp when i.Op0Kind == OpKind.Memory && i.Code is Code.Jmp_rm32 or Code.Jmp_rm16: // near (FF /4)
-                op.Exec = i.Code == Code.Jmp_rm32 ? &JmpM<W32> : &JmpM<W16>;
+            case Mnemonic.Jmp when i.Op0Kind == OpKind.Memory && i.MemorySize is MemorySize.DwordOffset or MemorySize.WordOffset:
+                op.Exec = i.MemorySize == MemorySize.DwordOffset ? &JmpM<W32> : &JmpM<W16>;
                 return true;
             case Mnemonic.Jmp when i.Op0Kind is OpKind.FarBranch32 or OpKind.FarBranch16:
                 op.Imm = i.Op0Kind == OpKind.FarBranch32 ? i.FarBranch32 : i.FarBranch16;
@@ -45,8 +45,8 @@ internal static unsafe class ControlFlow
                 op.R0 = Operands.Index(i.Op0Register);
                 op.Exec = i.Op0Register.GetSize() == 4 ? &CallR<W32> : &CallR<W16>;
                 return true;
-            case Mnemonic.Call when i.Op0Kind == OpKind.Memory && i.Code is Code.Call_rm32 or Code.Call_rm16: // near (FF /2)
-                op.Exec = i.Code == Code.Call_rm32 ? &CallM<W32> : &CallM<W16>;
+            case Mnemonic.Call when i.Op0Kind == OpKind.Memory && i.MemorySize is MemorySize.DwordOffset or MemorySize.WordOffset:
+                op.Exec = i.MemorySize == MemorySize.DwordOffset ? &CallM<W32> : &CallM<W16>;
                 return true;
             case Mnemonic.Call when i.Op0Kind is OpKind.FarBranch32 or OpKind.FarBranch16:
                 op.Imm = i.Op0Kind == OpKind.FarBranch32 ? i.FarBranch32 : i.FarBranch16;

@@ -5,7 +5,7 @@ namespace VirtBench.Machine.Cpu.Execute;
 
 /// <summary>
 /// Data movement: mov, movzx, movsx, lea, xchg, push, pop, pusha, popa, enter, leave, cbw/cwde, cwd/cdq,
-/// bswap, xlat, cmovcc, setcc, nop.
+/// bswap, xlat, cmovcc, setcc, nop (and the hint nops and pause).
 /// </summary>
 internal static unsafe class DataMovement
 {
@@ -82,7 +82,13 @@ internal static unsafe class DataMovement
                 op.Exec = &Bswap; // with a 16-bit operand the result is undefined; QEMU swaps all 32 bits, and so do we
                 return true;
             case Mnemonic.Xlatb: op.Exec = &Xlat; return true;
-            case Mnemonic.Nop: op.Exec = &Nop; return true;
+            // Multi-byte and hint nops (0F 0D, 0F 18-1F: prefetches, and endbr32/rdsspd without CET) and pause
+            // execute as nop, as on QEMU.
+            case Mnemonic.Nop or Mnemonic.Pause or Mnemonic.Reservednop or Mnemonic.Prefetch or Mnemonic.Prefetchw
+                or Mnemonic.Prefetchnta or Mnemonic.Prefetcht0 or Mnemonic.Prefetcht1 or Mnemonic.Prefetcht2
+                or Mnemonic.Endbr32 or Mnemonic.Endbr64 or Mnemonic.Rdsspd:
+                op.Exec = &Nop;
+                return true;
             case >= Mnemonic.Cmova and <= Mnemonic.Cmovs when i.ConditionCode != ConditionCode.None:
             {
                 op.Aux = (byte)(i.ConditionCode - 1);

@@ -3,7 +3,7 @@ using Iced.Intel;
 namespace VirtBench.Machine.Cpu.Execute;
 
 /// <summary>
-/// Instructions on EFLAGS: clc, stc, cmc, cld, std, lahf, sahf, and the interrupt-flag instructions cli, sti,
+/// Instructions on EFLAGS: clc, stc, cmc, cld, std, lahf, sahf, salc, and the interrupt-flag instructions cli, sti,
 /// pushf and popf (the last two sensitive: at CPL &gt; 0 they read or silently keep IF and IOPL).
 /// </summary>
 internal static unsafe class FlagControl
@@ -19,6 +19,7 @@ internal static unsafe class FlagControl
             case Mnemonic.Std: op.Exec = &Std; return true;
             case Mnemonic.Lahf: op.Exec = &Lahf; return true;
             case Mnemonic.Sahf: op.Exec = &Sahf; return true;
+            case Mnemonic.Salc: op.Exec = &Salc; return true;
             case Mnemonic.Cli: op.Exec = &Cli; op.EndsBlock = true; return true;
             case Mnemonic.Sti: op.Exec = &Sti; op.EndsBlock = true; return true;
             case Mnemonic.Pushf or Mnemonic.Pushfd:
@@ -58,6 +59,13 @@ internal static unsafe class FlagControl
     {
         uint f = c.Lazy.Materialize();
         c.Lazy.SetKnown((f & (uint)FlagBits.OF) | (W8.Get(c, 4) & 0xD5));
+        return true;
+    }
+
+    /// <summary>salc (undocumented, 0xD6): AL = CF ? 0xFF : 0, as processors and QEMU execute it.</summary>
+    private static bool Salc(Cpu c, ref Op op)
+    {
+        W8.Set(c, 0, c.Lazy.CF ? 0xFFu : 0);
         return true;
     }
 

@@ -3,7 +3,7 @@ using Iced.Intel;
 namespace VirtBench.Machine.Cpu.Execute;
 
 /// <summary>
-/// Segment registers: mov to and from them, push and pop, and the far-pointer loads lds/les/lfs/lgs/lss.
+/// Segment registers: mov to and from them, push and pop, the far-pointer loads lds/les/lfs/lgs/lss, and arpl.
 /// Reading CS or SS (mov, push) is sensitive: at CPL &gt; 0 it reveals the real privilege level.
 /// </summary>
 internal static unsafe class SegmentRegisters
@@ -39,6 +39,13 @@ internal static unsafe class SegmentRegisters
                 op.Exec = &PopSeg;
                 op.EndsBlock = true;
                 return true;
+            case Mnemonic.Arpl:
+            {
+                var form = Operands.TwoOperand(ref op, in i);
+                if (form is not (Form.RR or Form.MR)) return false;
+                op.Exec = form == Form.RR ? &ArplR : &ArplM;
+                return true;
+            }
             case Mnemonic.Lds or Mnemonic.Les or Mnemonic.Lfs or Mnemonic.Lgs or Mnemonic.Lss:
                 op.R0 = Operands.Index(i.Op0Register);
                 op.Size = (byte)i.Op0Register.GetSize();
@@ -103,6 +110,29 @@ internal static unsafe class SegmentRegisters
         if (!c.Read(op.Seg, ea, op.Size, out uint offset) || !c.Read16(op.Seg, ea + op.Size, out uint selector)) return false;
         if (!Load(c, op.Aux, selector)) return false;
         if (op.Size == 4) c.Regs[op.R0] = offset; else W16.Set(c, op.R0, offset);
+        return true;
+    }
+
+    // ---- arpl r/m16, r16: raise the destination selector's RPL to the source's (ZF = 1 if it did) ----
+
+    private static uint AdjustRpl(Cpu c, uint selector, uint source)
+    {
+        bool raise = (selector & 3) < (source & 3);
+        uint flags = c.Lazy.Materialize() & ~(uint)FlagBits.ZF;
+        c.Lazy.SetKnown(raise ? flags | (uint)FlagBits.ZF : flags);
+        return raise ? (selector & ~3u) | (source & 3) : selector;
+    }
+
+    private static bool ArplR(Cpu c, ref Op op)
+    {
+        W16.Set(c, op.R0, AdjustRpl(c, W16.Get(c, op.R0), W16.Get(c, op.R1)));
+        return true;
+    }
+
+    private static bool ArplM(Cpu c, ref Op op)
+    {
+        if (!c.BeginRmw(op.Seg, op.Ea(c), 2, out uint selector, out uint linear)) return false;
+        c.EndRmw(linear, 2, AdjustRpl(c, selector, W16.Get(c, op.R1)));
         return true;
     }
 }

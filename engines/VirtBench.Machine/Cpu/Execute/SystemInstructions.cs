@@ -6,7 +6,7 @@ namespace VirtBench.Machine.Cpu.Execute;
 /// <summary>
 /// System instructions: hlt, in/out, control registers, descriptor tables (lgdt, lidt, lldt, ltr and their
 /// store forms), lmsw/smsw, clts, invlpg, cpuid, rdtsc, rdmsr/wrmsr, sysenter/sysexit, vmcall, ud2,
-/// lar/lsl/verr/verw, wbinvd/invd. Privilege checks come first, then VMX exits, as on real hardware.
+/// lar/lsl/verr/verw, wbinvd/invd, wait. Privilege checks come first, then VMX exits, as on real hardware.
 /// </summary>
 internal static unsafe class SystemInstructions
 {
@@ -84,6 +84,7 @@ internal static unsafe class SystemInstructions
             case Mnemonic.Vmcall: op.Exec = &Vmcall; return true;
             case Mnemonic.Ud2 or Mnemonic.Ud0 or Mnemonic.Ud1: op.Exec = &Undefined; return true;
             case Mnemonic.Wbinvd or Mnemonic.Invd: op.Exec = &PrivilegedNop; return true;
+            case Mnemonic.Wait: op.Exec = &Wait; op.EndsBlock = false; return true;
             case Mnemonic.Lar or Mnemonic.Lsl or Mnemonic.Verr or Mnemonic.Verw:
                 op.EndsBlock = false;
                 op.Aux = (byte)(i.Mnemonic switch { Mnemonic.Lar => 0, Mnemonic.Lsl => 1, Mnemonic.Verr => 2, _ => 3 });
@@ -115,7 +116,7 @@ internal static unsafe class SystemInstructions
     }
 
     /// <summary>Exits to the VMM for the op (VMX non-root); the instruction does not retire.</summary>
-    private static bool Exit(Cpu c, ref Op op, VmExit exit)
+    internal static bool Exit(Cpu c, ref Op op, VmExit exit)
     {
         c.Eip = op.Eip;
         c.ExitToMonitor(exit with { InstructionLength = (int)(op.NextEip - op.Eip), Instruction = c.InstructionOf(ref op) });
@@ -128,6 +129,9 @@ internal static unsafe class SystemInstructions
     internal static bool Undefined(Cpu c, ref Op op) => c.InvalidOpcode();
 
     private static bool PrivilegedNop(Cpu c, ref Op op) => Privileged(c);
+
+    /// <summary>wait/fwait: #NM when CR0.MP and CR0.TS are both set, else nothing (no x87 exception is ever pending).</summary>
+    private static bool Wait(Cpu c, ref Op op) => (c.Cr0 & 0xA) != 0xA || c.Fault(Vectors.NM);
 
     private static bool DebugRegister(Cpu c, ref Op op) => Privileged(c) && c.InvalidOpcode();
 

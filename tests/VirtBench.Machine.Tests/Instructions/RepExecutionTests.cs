@@ -1,0 +1,100 @@
+using Iced.Intel;
+using VirtBench.Machine.Monitor;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace VirtBench.Machine.Tests.Instructions;
+
+/// <summary>How a rep string instruction runs: one retired instruction, one tick per element, bounded by the budget, exits as a unit.</summary>
+public class RepExecutionTests
+{
+    private const uint Buffer = 0x30_0000;
+
+    private static (Pc Pc, uint RepEip) Build(Action<Assembler> setup, Action<Assembler> rep, MachineOptions? options = null)
+    {
+        var image = TestImage.Build(a =>
+        {
+            setup(a);
+            rep(a);
+            TestImage.Exit(a, 0);
+        });
+        var pc = new Pc(image, options);
+        // The rep is the instruction after the setup; find it by decoding from the entry point.
+        var decoder = Decoder.Create(32, new ByteArrayCodeReader(image.Bytes[(int)Multiboot.HeaderSize..]));
+        decoder.IP = TestImage.CodeBase;
+        uint repEip = (uint)decoder.First(i => i.HasRepPrefix || i.HasRepnePrefix).IP;
+        return (pc, repEip);
+    }
+
+    [Fact]
+    public void RepRetiresOnceAndAdvancesTimePerElement()
+    {
+        var (pc, _) = Build(a => { a.mov(edi, Buffer); a.mov(ecx, 1000u); }, a => a.rep.stosd());
+        Assert.True(pc.Run().IsSuccess);
+        Assert.Equal(1ul, pc.Counters.Instructions(ExecutionMode.Ring0, Mnemonic.Stosd));
+        Assert.Equal(pc.Cpu.Retired + 999, pc.Cpu.Ticks);
+        Assert.Equal(Buffer + 4000, pc.Cpu.Edi);
+    }
+
+    [Fact]
+    public void TheBudgetStopsALongRepPartWayInARestartableState()
+    {
+        var (pc, repEip) = Build(a => { a.mov(edi, Buffer); a.mov(ecx, 0x10_0000u); }, a => a.rep.stosd(),
+            new MachineOptions { InstructionBudget = 100_000 });
+        var outcome = pc.Run();
+        Assert.Equal(OutcomeKind.BudgetExhausted, outcome.Kind);
+        Assert.Equal(repEip, pc.Cpu.Eip);
+        uint done = (pc.Cpu.Edi - Buffer) / 4;
+        Assert.InRange(done, 90_000u, 100_000u);
+        Assert.Equal(0x10_0000u, done + pc.Cpu.Ecx);
+        Assert.Equal(0ul, pc.Counters.Instructions(ExecutionMode.Ring0, Mnemonic.Stosd));
+    }
+
+    [Fact]
+    public void RepOutsbWritesEveryElementToThePort()
+    {
+        var (pc, _) = Build(a =>
+        {
+            a.mov(__dword_ptr[Buffer], 0x6C6C_6568u); // "hell"
+            a.mov(__byte_ptr[Buffer + 4], (byte)'o');
+            a.mov(esi, Buffer);
+            a.mov(ecx, 5u);
+            a.mov(dx, (ushort)Platform.Com1Port);
+        }, a => a.rep.outsb());
+        Assert.True(pc.Run().IsSuccess);
+        Assert.Equal("hello", pc.Uart.Output);
+        Assert.Equal(Buffer + 5, pc.Cpu.Esi);
+    }
+
+    [Fact]
+    public void StringIoExitsToTheVmmBeforeAnyElementWithTheStringAndRepBits()
+    {
+        var (pc, repEip) = Build(a => { a.mov(esi, Buffer); a.mov(ecx, 5u); a.mov(dx, (ushort)Platform.Com1Port); }, a => a.rep.outsb());
+        var monitor = new RecordingMonitor();
+        pc.Cpu.Monitor = monitor;
+        pc.Cpu.Vmx = new VmxControls();
+        Assert.Equal(OutcomeKind.EngineStop, pc.Run().Kind);
+        var exit = Assert.Single(monitor.Exits);
+        Assert.Equal(VmExitReason.IoInstruction, exit.Reason);
+        Assert.True(exit.IsString && exit.IsRep && exit.IsWrite);
+        Assert.Equal(Platform.Com1Port, exit.Port);
+        Assert.Equal(1, exit.Size);
+        Assert.Equal(2, exit.InstructionLength);
+        Assert.Equal(repEip, pc.Cpu.Eip);
+        Assert.Equal(5u, pc.Cpu.Ecx);
+        Assert.Equal("", pc.Uart.Output);
+    }
+
+    private sealed class RecordingMonitor : IMonitor
+    {
+        public readonly List<VmExit> Exits = [];
+        public Disposition OnException(Cpu.Cpu cpu, in GuestException exception) => Disposition.Deliver;
+        public void OnExternalInterrupt(Cpu.Cpu cpu) { }
+        public void OnSensitiveInstruction(Cpu.Cpu cpu, in SensitiveInstruction instruction) { }
+
+        public void OnVmExit(Cpu.Cpu cpu, in VmExit exit)
+        {
+            Exits.Add(exit);
+            cpu.Stop(new RunOutcome(OutcomeKind.EngineStop, "stopped at the first exit"));
+        }
+    }
+}
