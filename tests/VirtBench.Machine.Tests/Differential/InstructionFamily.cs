@@ -37,19 +37,12 @@ internal static class InstructionFamilies
     /// <summary>Every family.</summary>
     public static readonly InstructionFamily[] All = Enum.GetValues<InstructionFamily>();
 
-    /// <summary>The families of the CPU core itself.</summary>
+    /// <summary>The families of the CPU core proper (the others came with the 'families' branch).</summary>
     public static readonly InstructionFamily[] Core =
     [
         InstructionFamily.DataMovement, InstructionFamily.Arithmetic, InstructionFamily.Logic,
         InstructionFamily.Stack, InstructionFamily.FlagControl, InstructionFamily.Conditional,
     ];
-
-    /// <summary>
-    /// True for the families another branch (<c>families</c>) implements in <c>Cpu/Execute/</c>. Until it is merged
-    /// they raise #UD here, and a differential run that stops on such a #UD is skipped with that reason rather than
-    /// failed; any other difference fails.
-    /// </summary>
-    public static bool OwnedByFamiliesBranch(InstructionFamily family) => !Core.Contains(family);
 
     /// <summary>The mnemonics of each family (for generating by code and for classifying a decoded instruction).</summary>
     public static readonly IReadOnlyDictionary<InstructionFamily, Mnemonic[]> Mnemonics = new Dictionary<InstructionFamily, Mnemonic[]>

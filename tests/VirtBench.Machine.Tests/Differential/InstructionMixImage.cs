@@ -119,7 +119,4 @@ internal sealed class InstructionMixImage
             }
         return found;
     }
-
-    /// <summary>The families the image's steps come from.</summary>
-    public IEnumerable<InstructionFamily> Families => Sequences.SelectMany(s => s.Steps).Select(s => s.Family).Distinct();
 }

@@ -59,11 +59,11 @@ public class InstructionMixTests
         var mix = Build(image);
         var (qemu, ours, outcome) = QemuOracle.Run(mix.Guest.Image);
         Assert.True(qemu.EndsWith("done\n"), $"{image}: QEMU did not run the image to the end (a generated step faulted or looped):\n{QemuOracle.Tail(qemu)}{Locate(mix, qemu)}");
-        if (qemu != ours) FailOrSkip(mix, qemu, ours, outcome);
+        if (qemu != ours) Fail(mix, qemu, ours, outcome);
         Assert.True(outcome.IsSuccess, $"{image}: {outcome}");
     }
 
-    private static void FailOrSkip(InstructionMixImage mix, string qemu, string ours, RunOutcome outcome)
+    private static void Fail(InstructionMixImage mix, string qemu, string ours, RunOutcome outcome)
     {
         string[] q = qemu.Split('\n'), o = ours.Split('\n');
         int line = 0;
@@ -79,8 +79,6 @@ public class InstructionMixTests
         var report = new StringBuilder();
         report.AppendLine($"{mix.Name} (seed {mix.Seed}): our output differs from QEMU's at line {line + 1}.");
 
-        PendingFamilies.SkipIfUnimplemented(mix.Guest, ourLine, eip => mix.StepAt(eip) is var (s, i)
-            ? $"sequence {s} step {i}: {mix.Sequences[s].Steps[i].Listing}" : mix.Guest.Disassemble(eip));
         if (ExceptionReport.TryParse(ourLine, out var exception) && mix.StepAt(exception.Eip) is var (faultSequence, faultStep))
         {
             var faulting = mix.Sequences[faultSequence].Steps[faultStep];
