@@ -1,24 +1,18 @@
 using Iced.Intel;
-using VirtBench.Machine;
+using VirtBench.Machine.Tests.Guest;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace VirtBench.Machine.Tests;
 
-/// <summary>Builds small multiboot images from Iced assembly, for machine tests.</summary>
+/// <summary>Builds small multiboot images from Iced assembly, for machine tests that need no kernel.</summary>
 internal static class TestImage
 {
     /// <summary>Where the code of a test image starts.</summary>
-    public const uint CodeBase = Platform.KernelLoadAddress + Multiboot.HeaderSize;
+    public const uint CodeBase = GuestProgram.CodeBase;
 
     /// <summary>Assembles <paramref name="emit"/> at <see cref="CodeBase"/> and wraps it in a multiboot image.</summary>
-    public static GuestImage Build(Action<Assembler> emit, string name = "test", uint bss = 0)
-    {
-        var a = new Assembler(32);
-        emit(a);
-        var writer = new MemoryCodeWriter();
-        a.Assemble(writer, CodeBase);
-        return new GuestImage(Multiboot.CreateImage(writer.ToArray(), CodeBase, bss), name);
-    }
+    public static GuestImage Build(Action<Assembler> emit, string name = "test") =>
+        GuestProgram.Build(p => emit(p.Asm), name).Image;
 
     /// <summary>Emits: out 0xF4 with <paramref name="status"/> (QEMU exit status status*2+1).</summary>
     public static void Exit(Assembler a, uint status = 0)
@@ -32,12 +26,5 @@ internal static class TestImage
     {
         a.mov(dx, (ushort)Platform.Com1Port);
         a.@out(dx, al);
-    }
-
-    private sealed class MemoryCodeWriter : CodeWriter
-    {
-        private readonly List<byte> _bytes = [];
-        public override void WriteByte(byte value) => _bytes.Add(value);
-        public byte[] ToArray() => _bytes.ToArray();
     }
 }

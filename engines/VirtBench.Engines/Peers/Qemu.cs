@@ -55,7 +55,8 @@ public static class Qemu
                 psi.ArgumentList.Add(arg);
             var stopwatch = Stopwatch.StartNew();
             using var process = Process.Start(psi)!;
-            process.StandardInput.Close();
+            // stdin stays open until QEMU exits: with -serial stdio, a closed stdin is a hang-up on the serial
+            // chardev, and QEMU's 16550 then drops bytes whenever the stdout pipe is momentarily full.
             var output = new MemoryStream();
             var copyOutput = process.StandardOutput.BaseStream.CopyToAsync(output);
             var readError = process.StandardError.ReadToEndAsync();
@@ -66,6 +67,7 @@ public static class Qemu
                 process.WaitForExit();
             }
             stopwatch.Stop();
+            process.StandardInput.Close();
             copyOutput.Wait();
             string text = Encoding.Latin1.GetString(output.ToArray()).Replace("\r", "");
             return new QemuRun(exited ? process.ExitCode : -1, text, readError.Result, !exited, stopwatch.Elapsed);

@@ -148,15 +148,8 @@ public sealed partial class Cpu
             uint esp = newEsp - frame;
             if (ss.IsExpandDown || newEsp < frame || (ulong)newEsp - 1 > ss.Limit)
                 return StackFault(((uint)newSs & 0xFFFC) | ext);
-            bool user = newCpl == 3;
-            uint p = ss.Base + esp;
-            int i = 0;
-            if (pushError && !WriteLinear(p + (uint)(4 * i++), 4, user, error!.Value)) return false;
-            if (!WriteLinear(p + (uint)(4 * i++), 4, user, returnEip) ||
-                !WriteLinear(p + (uint)(4 * i++), 4, user, oldCs) ||
-                !WriteLinear(p + (uint)(4 * i++), 4, user, flags) ||
-                !WriteLinear(p + (uint)(4 * i++), 4, user, Regs[4]) ||
-                !WriteLinear(p + (uint)(4 * i++), 4, user, Segs[(int)SegReg.Ss].Selector)) return false;
+            ReadOnlySpan<uint> pushes = [Segs[(int)SegReg.Ss].Selector, Regs[4], flags, oldCs, returnEip, error ?? 0];
+            if (!PushFrame(ss.Base + newEsp, newCpl == 3, pushError ? pushes : pushes[..5])) return false;
             if (!MarkAccessed(newSs, sshi)) return false;
             Counts[(int)Event.StackSwitch]++;
             Segs[(int)SegReg.Ss] = ss;
@@ -168,13 +161,8 @@ public sealed partial class Cpu
             uint esp = Regs[4] - frame;
             ref Segment ss = ref Segs[(int)SegReg.Ss];
             if ((ulong)esp + frame > ss.WriteEnd && !CheckSegmentSlow((int)SegReg.Ss, esp, (int)frame, true)) return false;
-            bool user = Cpl == 3;
-            uint p = ss.Base + esp;
-            int i = 0;
-            if (pushError && !WriteLinear(p + (uint)(4 * i++), 4, user, error!.Value)) return false;
-            if (!WriteLinear(p + (uint)(4 * i++), 4, user, returnEip) ||
-                !WriteLinear(p + (uint)(4 * i++), 4, user, oldCs) ||
-                !WriteLinear(p + (uint)(4 * i++), 4, user, flags)) return false;
+            ReadOnlySpan<uint> pushes = [flags, oldCs, returnEip, error ?? 0];
+            if (!PushFrame(ss.Base + Regs[4], Cpl == 3, pushError ? pushes : pushes[..3])) return false;
             Regs[4] = esp;
         }
         if (!CommitCodeSegment(cs, chi, newCpl)) return false;
@@ -182,6 +170,17 @@ public sealed partial class Cpu
         FlagsRest &= ~(uint)(FlagBits.TF | FlagBits.NT | FlagBits.RF | FlagBits.VM);
         if (!trapGate) FlagsRest &= ~(uint)FlagBits.IF;
         Halted = false;
+        return true;
+    }
+
+    /// <summary>
+    /// Writes an interrupt frame below the linear address <paramref name="top"/>, one dword at a time in the order
+    /// the CPU pushes it (so a push that faults leaves the earlier ones written and reports its own address in CR2).
+    /// </summary>
+    private bool PushFrame(uint top, bool user, ReadOnlySpan<uint> pushes)
+    {
+        for (int i = 0; i < pushes.Length; i++)
+            if (!WriteLinear(top - 4 * (uint)(i + 1), 4, user, pushes[i])) return false;
         return true;
     }
 
