@@ -323,7 +323,7 @@ internal static unsafe class SystemInstructions
     {
         if ((c.Cr4 & 4) != 0 && c.Cpl != 0) return c.GeneralProtection(0); // CR4.TSD
         if (c.Vmx is { RdtscExiting: true }) return Exit(c, ref op, new VmExit { Reason = VmExitReason.Rdtsc });
-        ulong tsc = c.TimeStampCounter;
+        ulong tsc = c.TimeStampCounter + op.Position; // Ticks advance at block ends: add the ops before this one
         c.Regs[0] = (uint)tsc;
         c.Regs[2] = (uint)(tsc >> 32);
         return false;
@@ -337,7 +337,7 @@ internal static unsafe class SystemInstructions
         ulong value;
         switch (msr)
         {
-            case MsrTsc: value = c.TimeStampCounter; break;
+            case MsrTsc: value = c.TimeStampCounter + op.Position; break;
             case MsrSysenterCs: value = c.SysenterCs; break;
             case MsrSysenterEsp: value = c.SysenterEsp; break;
             case MsrSysenterEip: value = c.SysenterEip; break;
