@@ -8,7 +8,7 @@ internal static class ForkWait
 {
     public static Workload Definition { get; } = new("forkwait", WorkloadKind.Macro,
         "fork (copy-on-write address space copy), child exit (teardown), wait: process creation and destruction",
-        300, 100_000, it => it, it => Skeleton.Checksum(it, i => i & 0x7F), it =>
+        600, 100_000, it => it, it => Skeleton.Checksum(it, i => i & 0x7F), it =>
         Skeleton.ForkWaitLoop("forkwait", it, u =>
         {
             u.A.mov(ebx, esi);

@@ -8,7 +8,7 @@ internal static class Spawn
 {
     public static Workload Definition { get; } = new("spawn", WorkloadKind.Macro,
         "fork + exec of a new program image + exit + wait: loading programs, tearing down address spaces",
-        200, 100_000, it => it, it => Skeleton.Checksum(it, ChildStatus), it =>
+        450, 100_000, it => it, it => Skeleton.Checksum(it, ChildStatus), it =>
         Skeleton.ForkWaitLoop("spawn", it, u =>
         {
             u.Call(Sys.Exec, 1, esi);
