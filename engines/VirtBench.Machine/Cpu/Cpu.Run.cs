@@ -11,6 +11,7 @@ namespace VirtBench.Machine.Cpu;
 public sealed partial class Cpu
 {
     private RunOutcome? _stop;
+    private Block? _lastBlock;
     private bool _interruptShadow;
 
     /// <summary>The timer whose deadlines cut blocks (so interrupts arrive at exact instruction counts).</summary>
@@ -35,17 +36,28 @@ public sealed partial class Cpu
         {
             ulong limit = Step();
             if (limit == 0) continue;
-            var block = FetchBlock();
+            var block = _lastBlock is null ? null : Chained(_lastBlock);
             if (block is null)
             {
-                if (_hasPending) DeliverPendingFault(Eip);
-                continue;
+                block = FetchBlock();
+                if (block is null)
+                {
+                    if (_hasPending) DeliverPendingFault(Eip);
+                    continue;
+                }
+                if (_lastBlock is not null) Chain(_lastBlock, block);
             }
             // Straight on from block to block (following chains) until an event is due or a block ends in
             // something that may have changed interrupt, device or privilege state.
             ulong horizon = Ticks + limit;
-            while (ExecuteBlock(block, horizon - Ticks) && block.Plain && Ticks < horizon && _stop is null)
+            _lastBlock = null;
+            while (ExecuteBlock(block, horizon - Ticks))
             {
+                if (!block.Plain || Ticks >= horizon || _stop is not null)
+                {
+                    _lastBlock = block; // its successor is looked up in its chain after the checks between blocks
+                    break;
+                }
                 var next = Chained(block);
                 if (next is null)
                 {

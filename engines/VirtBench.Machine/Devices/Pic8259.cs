@@ -28,7 +28,10 @@ public sealed class Pic8259 : IIoDevice
     private readonly Chip _master = new() { VectorBase = 0x08 }, _slave = new() { VectorBase = 0x70 };
 
     /// <summary>True when an unmasked request of higher priority than anything in service is pending.</summary>
-    public bool InterruptRequested => _master.HighestRequest() >= 0;
+    /// <remarks>Cached: the CPU samples it between blocks, and it changes only when the PIC's state does.</remarks>
+    public bool InterruptRequested { get; private set; }
+
+    private void Update() => InterruptRequested = _master.HighestRequest() >= 0;
 
     /// <summary>Interrupts acknowledged (delivered to the CPU).</summary>
     public long Acknowledged { get; private set; }
@@ -42,10 +45,17 @@ public sealed class Pic8259 : IIoDevice
             _slave.Irr |= (byte)(1 << (irq - 8));
             if (_slave.HighestRequest() >= 0) _master.Irr |= 1 << 2;
         }
+        Update();
     }
 
     /// <summary>The CPU's interrupt acknowledge cycle: returns the vector and moves the request in service.</summary>
     public int Acknowledge()
+    {
+        try { return AcknowledgeCore(); }
+        finally { Update(); }
+    }
+
+    private int AcknowledgeCore()
     {
         Acknowledged++;
         int irq = _master.HighestRequest();
@@ -77,6 +87,12 @@ public sealed class Pic8259 : IIoDevice
 
     /// <inheritdoc />
     public void Write(ushort port, int size, uint value)
+    {
+        WriteCore(port, value);
+        Update();
+    }
+
+    private void WriteCore(ushort port, uint value)
     {
         var chip = port is Platform.PicSlaveCommand or Platform.PicSlaveData ? _slave : _master;
         byte v = (byte)value;

@@ -16,7 +16,7 @@ internal static unsafe class SegmentRegisters
                 op.Aux = Operands.SegmentIndex(i.Op0Register);
                 if (i.Op1Kind == OpKind.Register) { op.R1 = Operands.Index(i.Op1Register); op.Exec = &MovToSegR; }
                 else op.Exec = &MovToSegM;
-                op.EndsBlock = true; // segment state changed (and mov ss starts an interrupt shadow)
+                op.EndsBlock = op.Aux == (byte)SegReg.Ss; // ops read segments when they run; only mov ss (its interrupt shadow) ends the block
                 return true;
             case Mnemonic.Mov when i.Op1Kind == OpKind.Register && i.Op1Register.IsSegmentRegister():
                 op.Aux = Operands.SegmentIndex(i.Op1Register);
@@ -37,7 +37,7 @@ internal static unsafe class SegmentRegisters
                 op.Aux = Operands.SegmentIndex(i.Op0Register);
                 op.Size = (byte)i.StackPointerIncrement;
                 op.Exec = &PopSeg;
-                op.EndsBlock = true;
+                op.EndsBlock = op.Aux == (byte)SegReg.Ss;
                 return true;
             case Mnemonic.Arpl:
             {
@@ -55,7 +55,7 @@ internal static unsafe class SegmentRegisters
                     Mnemonic.Lgs => SegReg.Gs, _ => SegReg.Ss,
                 });
                 op.Exec = &LoadFarPointer;
-                op.EndsBlock = true;
+                op.EndsBlock = i.Mnemonic == Mnemonic.Lss;
                 return true;
             default:
                 return false;
