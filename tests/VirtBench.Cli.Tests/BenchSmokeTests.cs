@@ -27,17 +27,18 @@ public sealed class BenchSmokeTests : IDisposable
     public void TheCustomColumnsHoldTheCountsDerivedFigures()
     {
         var profile = ProfileCatalog.Load("pentium4-2006");
-        var settings = new BenchSettings(_temp.Path, profile, ["emulation"], ["syscall"]);
+        var settings = new BenchSettings(_temp.Path, profile, ["emulation"], ["forkwait"]);
         var config = BenchSuite.Config(settings, NullLogger.Instance)
             .AddJob(Job.Dry.WithToolchain(new InProcessNoEmitToolchain(TimeSpan.FromMinutes(2), logOutput: false)))
             .WithOptions(ConfigOptions.DisableOptimizationsValidator); // Debug test builds: columns are checked, not speed
         var summary = BenchmarkRunner.Run<EngineSpeed>(config);
-        Assert.Equal(2, summary.BenchmarksCases.Length); // emulation x syscall at scales 1 and 2, nothing else
+        Assert.Equal(2, summary.BenchmarksCases.Length); // emulation x forkwait (the quickest to run) at both scales, nothing else
         Assert.All(summary.Reports, r => Assert.True(r.Success, r.ToString()));
 
         // The same figures from an engine run and the pricer, independently of the columns' code.
-        var workload = WorkloadCatalog.Get("syscall");
-        var image = ImageBuilder.Build(workload, KernelFlavor.Native, workload.DefaultIterations);
+        var workload = WorkloadCatalog.Get("forkwait");
+        uint iterations = workload.DefaultIterations * (uint)EngineCases.Scales[0];
+        var image = ImageBuilder.Build(workload, KernelFlavor.Native, iterations);
         double CyclesPerOp(string engine)
         {
             var run = EngineCatalog.Get(engine).Run(image, new RunOptions());
@@ -46,24 +47,24 @@ public sealed class BenchSmokeTests : IDisposable
         double emulation = CyclesPerOp("emulation"), native = CyclesPerOp("native");
         Assert.True(emulation > native * 2, $"emulation {emulation} vs native {native} cycles/op");
 
-        var small = summary.BenchmarksCases.Single(c => (int)c.Parameters["Scale"] == 1);
-        var large = summary.BenchmarksCases.Single(c => (int)c.Parameters["Scale"] == 2);
+        var small = summary.BenchmarksCases.Single(c => (int)c.Parameters["Scale"] == EngineCases.Scales[0]);
+        var large = summary.BenchmarksCases.Single(c => (int)c.Parameters["Scale"] == EngineCases.Scales[1]);
         var columns = summary.Table.Columns.Select(c => c.OriginalColumn).ToDictionary(c => c.ColumnName);
         Assert.Equal(Format.Cycles(emulation), columns["Cycles/op (modeled)"].GetValue(summary, small));
         Assert.Equal(Format.Overhead(emulation / native), columns["Overhead (modeled)"].GetValue(summary, small));
 
         double extraNanoseconds = summary[large]!.ResultStatistics!.Mean - summary[small]!.ResultStatistics!.Mean;
-        ulong extraOps = workload.Operations(workload.DefaultIterations * 2) - workload.Operations(workload.DefaultIterations);
+        ulong extraOps = workload.Operations(workload.DefaultIterations * (uint)EngineCases.Scales[1]) - workload.Operations(iterations);
         string expectedTime = extraNanoseconds > 0 ? Format.Cycles(extraNanoseconds / extraOps) : "-";
         Assert.Equal(expectedTime, columns["Host ns/op"].GetValue(summary, small));
         Assert.Equal(expectedTime, columns["Host ns/op"].GetValue(summary, large));
 
         var bench = HostMeasurements.Load(_temp.Path).Bench!;
         var exported = Assert.Single(bench.Engines);
-        Assert.Equal(("emulation", "syscall", profile.Name), (exported.Engine, exported.Workload, bench.Profile));
+        Assert.Equal(("emulation", "forkwait", profile.Name), (exported.Engine, exported.Workload, bench.Profile));
         Assert.Equal(emulation, exported.CyclesPerOp!.Value, 9);
         Assert.Equal(emulation / native, exported.OverheadVsNative!.Value, 9);
-        Assert.Equal((40_000u, 80_000u), (exported.Timing.Small.Iterations, exported.Timing.Large.Iterations));
+        Assert.Equal((3_000u, 6_000u), (exported.Timing.Small.Iterations, exported.Timing.Large.Iterations));
         Assert.Equal(summary[small]!.ResultStatistics!.Mean / 1e9, exported.Timing.Small.HostSeconds, 12);
     }
 

@@ -13,8 +13,12 @@ public static class EngineCases
     /// <summary>The workloads benchmarked when none are named: one per kind of cost (trap, paging, processes, switches, plain code).</summary>
     public static IReadOnlyList<string> DefaultWorkloads { get; } = ["syscall", "pgfault", "forkwait", "ctxswitch", "compute"];
 
-    /// <summary>The sizes every case runs at, as multiples of the workload's default iterations (two, so boot cancels out).</summary>
-    public static IReadOnlyList<int> Scales { get; } = [1, 2];
+    /// <summary>
+    /// The sizes every case runs at, as multiples of the workload's default iterations: two, so that boot cancels
+    /// out, and large enough (tens of millions of guest instructions) that a run's fixed costs and the host's noise
+    /// stay small beside the work. <c>virtbench peers</c> boots the same images in QEMU by default.
+    /// </summary>
+    public static IReadOnlyList<int> Scales { get; } = [10, 20];
 
     /// <summary>The options of every run: the defaults of <c>virtbench run</c>.</summary>
     public static RunOptions Options { get; } = new();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using VirtBench.Benchmarks.Engines;
 using VirtBench.Benchmarks.Machine;
 using VirtBench.Engines.Peers;
 using VirtBench.Machine;
@@ -15,8 +16,11 @@ namespace VirtBench.Cli.Commands;
 /// </summary>
 internal static class PeersCommand
 {
-    /// <summary>The default iteration scale: large enough that QEMU's extra time at 2N stands well above its start-up noise.</summary>
-    private const double DefaultScale = 10;
+    /// <summary>
+    /// The default iteration scale: the smaller size <c>virtbench bench</c> times, so that QEMU runs the very images the
+    /// engines were timed on (and QEMU's extra time at 2N stands well above its start-up noise).
+    /// </summary>
+    private static readonly double DefaultScale = EngineCases.Scales[0];
 
     public static Command Create(Toolbox toolbox, TextWriter output)
     {

@@ -85,21 +85,35 @@ public sealed record HostMeasurements(BenchResults? Bench, PeerResults? Peers)
     private static T? Read<T>(string path, string schema) where T : class
     {
         if (!File.Exists(path)) return null;
+        string origin = $"(not written by virtbench {(schema == BenchSchema ? "bench" : "peers")}?)";
+        JsonDocument document;
         try
         {
-            using var document = JsonDocument.Parse(File.ReadAllText(path));
-            if (document.RootElement.ValueKind != JsonValueKind.Object
-                || !document.RootElement.TryGetProperty("schema", out var name) || name.ValueKind != JsonValueKind.String || name.GetString() != schema)
-                throw new ResultsException(path, "schema", $"is not \"{schema}\"");
-            return document.RootElement.Deserialize<T>(Json) ?? throw new ResultsException(path, "", "is empty");
+            document = JsonDocument.Parse(File.ReadAllText(path));
         }
         catch (JsonException ex)
         {
-            throw new ResultsException(path, ex.Path ?? "", $"bad JSON: {ex.Message.Split(". ")[0]}");
+            throw new ResultsException(path, $"line {(ex.LineNumber ?? 0) + 1}", $"bad JSON {origin}");
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new ResultsException(path, "", $"cannot read: {ex.Message}");
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("schema", out var name)
+                || name.ValueKind != JsonValueKind.String || name.GetString() != schema)
+                throw new ResultsException(path, "schema", $"is not \"{schema}\" {origin}");
+            try
+            {
+                return root.Deserialize<T>(Json) ?? throw new ResultsException(path, "", $"is empty {origin}");
+            }
+            catch (JsonException ex)
+            {
+                string problem = ex.Message.Contains("missing required properties", StringComparison.Ordinal) ? "lacks a required field" : "has the wrong type or value";
+                throw new ResultsException(path, ex.Path ?? "", $"{problem} {origin}");
+            }
         }
     }
 }
