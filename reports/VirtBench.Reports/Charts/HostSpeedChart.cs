@@ -17,7 +17,7 @@ public sealed record HostSpeedSample(string Engine, double GuestInstructionsPerS
             .Where(rs => rs.Count > 0)
             .Select(rs => new HostSpeedSample(rs[0].Engine,
                 rs.Sum(r => (double)r.TotalGuestInstructions) / rs.Sum(r => r.HostSeconds),
-                "one timed run per engine and workload (not a benchmark)"))
+                "one timed run per engine and workload, boot included (not a benchmark: run virtbench bench)"))
             .ToList();
 
     /// <summary>
