@@ -27,9 +27,7 @@ public sealed class BenchJsonExporter(CountedRuns runs, string reportDirectory) 
     {
         var bench = From(summary, runs);
         if (bench.Engines.Count == 0 && bench.Loops.Count == 0) return [];
-        string path = HostMeasurements.SaveBench(bench, reportDirectory);
-        logger.WriteLineInfo($"  {path}");
-        return [path];
+        return [HostMeasurements.SaveBench(bench, reportDirectory)]; // BenchmarkDotNet lists the files exported
     }
 
     /// <summary>The engine cases measured at both scales and the speed loops of a summary.</summary>
