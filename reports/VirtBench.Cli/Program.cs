@@ -5,7 +5,7 @@ using VirtBench.Reports.Results;
 
 namespace VirtBench.Cli;
 
-/// <summary>The <c>virtbench</c> command: run, list, report, image.</summary>
+/// <summary>The <c>virtbench</c> command: run, list, report, image, bench, peers.</summary>
 internal static class Program
 {
     /// <summary>Exit status of a run that went as asked.</summary>
@@ -33,6 +33,8 @@ internal static class Program
         root.Subcommands.Add(ListCommand.Create(toolbox, output));
         root.Subcommands.Add(ReportCommand.Create(output));
         root.Subcommands.Add(ImageCommand.Create(toolbox, output));
+        root.Subcommands.Add(BenchCommand.Create(toolbox, output));
+        root.Subcommands.Add(PeersCommand.Create(toolbox, output));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

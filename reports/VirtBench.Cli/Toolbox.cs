@@ -1,13 +1,17 @@
 using VirtBench.Engines;
+using VirtBench.Engines.Peers;
 using VirtBench.Reports.Suite;
 
 namespace VirtBench.Cli;
 
-/// <summary>What the commands work with: the engines and the workloads (tests pass fakes).</summary>
+/// <summary>What the commands work with: the engines, the workloads and QEMU (tests pass fakes).</summary>
 /// <param name="Engines">Engines, in report order.</param>
 /// <param name="Workloads">Workloads, in report order.</param>
 internal sealed record Toolbox(IReadOnlyList<IEngine> Engines, IReadOnlyList<WorkloadSpec> Workloads)
 {
+    /// <summary>Why QEMU cannot run here, or null when it can (<c>virtbench peers</c>).</summary>
+    public Func<string?> QemuUnavailableReason { get; init; } = Qemu.UnavailableReason;
+
     /// <summary>The real engines and workloads.</summary>
     public static Toolbox Default => new(EngineCatalog.All, WorkloadSource.All);
 
@@ -22,7 +26,8 @@ internal sealed record Toolbox(IReadOnlyList<IEngine> Engines, IReadOnlyList<Wor
     /// <summary>One workload by name.</summary>
     public WorkloadSpec Workload(string name) => SelectWorkloads(name)[0];
 
-    private static IReadOnlyList<T> Select<T>(string? names, IReadOnlyList<T> all, Func<T, string> nameOf, string what)
+    /// <summary>The items named in a comma-separated list (all when null), in the order given; unknown names are a <see cref="UsageException"/>.</summary>
+    public static IReadOnlyList<T> Select<T>(string? names, IReadOnlyList<T> all, Func<T, string> nameOf, string what)
     {
         if (all.Count == 0) throw new UsageException($"no {what}s are available in this build of virtbench");
         if (names is null) return all;

@@ -1,3 +1,5 @@
+using VirtBench.Cli.Commands;
+
 namespace VirtBench.Cli.Tests;
 
 /// <summary>Every bad input gets one clear line on stderr and a non-zero exit, never a stack trace.</summary>
@@ -18,9 +20,20 @@ public sealed class ErrorTests : IDisposable
     [InlineData("virtbench: --budget '0' is invalid: expected a whole number from 1 to 18446744073709551615 (see virtbench --help)", "run", "--budget", "0")]
     [InlineData("virtbench: unknown workload 'nope': expected one of syscall, forkwait", "image", "nope", "-o", "x.bin")]
     [InlineData("virtbench: --iterations '0' is invalid: expected a whole number from 1 to 4294967295 (see virtbench --help)", "image", "syscall", "-n", "0", "-o", "x.bin")]
+    [InlineData("virtbench: unknown engine 'nope': expected one of native, trap-emulate-pg, hw-shadow, paravirt", "bench", "--engines", "nope")]
+    [InlineData("virtbench: unknown workload 'nope': expected one of syscall, forkwait", "bench", "--workloads", "syscall,nope")]
+    [InlineData("virtbench: bad BenchmarkDotNet arguments '--frobnicate': Option 'frobnicate' is unknown.", "bench", "--workloads", "syscall", "--frobnicate")]
+    [InlineData("virtbench: bad BenchmarkDotNet arguments '--job nope': The provided base job \"nope\" is invalid. Available options are: default, dry, short, medium, long, verylong.",
+        "bench", "--workloads", "syscall", "--job", "nope")]
+    [InlineData("virtbench: bad BenchmarkDotNet arguments '--iterationCount many': Option 'iterationCount' is defined with a bad format.",
+        "bench", "--workloads", "syscall", "--iterationCount", "many")]
+    [InlineData("virtbench: unknown workload or speed loop 'nope': expected one of syscall, forkwait, loop-decjnz, loop-mixed", "peers", "--workloads", "nope")]
+    [InlineData("virtbench: --scale '0' is invalid: expected a number above 0 and at most 1000 (see virtbench --help)", "peers", "--scale", "0")]
+    [InlineData("virtbench: --repeat '0' is invalid: expected a whole number from 1 to 100 (see virtbench --help)", "peers", "--repeat", "0")]
+    [InlineData("virtbench: --timeout 'soon' is invalid: expected a whole number from 1 to 86400 (see virtbench --help)", "peers", "--timeout", "soon")]
     public void BadArgumentsAreUsageErrors(string expected, params string[] args)
     {
-        string[] full = args[0] == "run" ? [.. args, "-o", _temp.File("never")] : args;
+        string[] full = args[0] is "run" or "bench" or "peers" ? [.. args, "-o", _temp.File("never")] : args;
         var r = Cli.Run(full);
         Assert.Equal(2, r.ExitCode);
         Assert.Equal([expected], r.ErrorLines);
@@ -40,6 +53,31 @@ public sealed class ErrorTests : IDisposable
         Assert.Single(r.ErrorLines);
         Assert.StartsWith("virtbench: ", r.Error);
         Assert.EndsWith("(see virtbench --help)", r.ErrorLines[0]);
+    }
+
+    [Fact]
+    public void BenchOutsideTheSourceTreeIsOneLineSayingWhereToRunIt()
+    {
+        var error = Assert.Throws<UsageException>(() => BenchCommand.RequireSourceTree(_temp.Path));
+        Assert.Equal($"virtbench bench runs from the VirtBench source tree, since BenchmarkDotNet builds reports/VirtBench.Benchmarks/VirtBench.Benchmarks.csproj " +
+                     $"for each case ({_temp.Path} is outside it): cd to the repository root, or add --inProcess to run the cases in this process", error.Message);
+        BenchCommand.RequireSourceTree(Path.Combine(RepositoryRoot(), "reports", "VirtBench.Cli")); // inside: no error
+    }
+
+    [Fact]
+    public void BenchWithAnUnknownProfileIsAnInputError()
+    {
+        var r = Cli.Run("bench", "--profile", "pentium5", "-o", _temp.File("never"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Single(r.ErrorLines);
+        Assert.StartsWith("virtbench: unknown profile 'pentium5'", r.Error);
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(dir.FullName, "VirtBench.sln"))) dir = dir.Parent!;
+        return dir.FullName;
     }
 
     [Fact]

@@ -29,6 +29,17 @@ public static class Qemu
     public static string? UnavailableReason() =>
         Find() is null ? $"{Binary} is not installed (apt-get install qemu-system-x86)" : null;
 
+    /// <summary>QEMU's version line (e.g. "QEMU emulator version 7.2.22"), or the binary's name when it does not say.</summary>
+    public static string Version()
+    {
+        string qemu = Find() ?? throw new InvalidOperationException(UnavailableReason());
+        using var process = Process.Start(new ProcessStartInfo(qemu, "--version") { RedirectStandardOutput = true, UseShellExecute = false })!;
+        string first = process.StandardOutput.ReadLine() ?? "";
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return first.Trim().Length > 0 ? first.Trim() : Binary;
+    }
+
     /// <summary>
     /// Runs the image until the guest exits through isa-debug-exit, QEMU stops, or <paramref name="timeout"/>
     /// passes (then QEMU is killed and <see cref="QemuRun.TimedOut"/> is set).

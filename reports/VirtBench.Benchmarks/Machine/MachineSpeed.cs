@@ -11,8 +11,12 @@ namespace VirtBench.Benchmarks.Machine;
 [MemoryDiagnoser]
 public class MachineSpeed
 {
-    private const uint DecJnzIterations = 25_000_000;
-    private const uint MixedIterations = 4_000_000;
+    /// <summary>Iterations of the dec/jnz loop per invocation.</summary>
+    public const uint DecJnzIterations = 25_000_000;
+
+    /// <summary>Iterations of the mixed loop per invocation.</summary>
+    public const uint MixedIterations = 4_000_000;
+
     private GuestImage _decJnz = null!, _mixed = null!;
     private static readonly MachineOptions Options = new() { RamBytes = 8u << 20, InstructionBudget = ulong.MaxValue };
 
@@ -31,6 +35,14 @@ public class MachineSpeed
     /// <summary>(b) loads, stores, ALU, call/ret.</summary>
     [Benchmark(OperationsPerInvoke = (int)(MixedIterations * SpeedLoops.MixedInstructionsPerIteration))]
     public ulong MixedLoop() => Run(_mixed);
+
+    /// <summary>The loop (<see cref="SpeedLoops"/> name) a benchmark method of this class runs.</summary>
+    public static string LoopOf(string method) => method switch
+    {
+        nameof(DecJnzLoop) => SpeedLoops.DecJnzName,
+        nameof(MixedLoop) => SpeedLoops.MixedName,
+        _ => throw new ArgumentException($"{method} is not a speed loop of {nameof(MachineSpeed)}", nameof(method)),
+    };
 
     private static ulong Run(GuestImage image)
     {

@@ -11,6 +11,19 @@ namespace VirtBench.Benchmarks.Machine;
 /// </summary>
 public static class SpeedLoops
 {
+    /// <summary>The name of the dec/jnz loop's image (in reports and in <c>virtbench peers</c>).</summary>
+    public const string DecJnzName = "loop-decjnz";
+
+    /// <summary>The name of the mixed loop's image.</summary>
+    public const string MixedName = "loop-mixed";
+
+    /// <summary>Both loops, with the iteration counts <see cref="MachineSpeed"/> runs them at.</summary>
+    public static IReadOnlyList<SpeedLoop> All { get; } =
+    [
+        new(DecJnzName, MachineSpeed.DecJnzIterations, DecJnz),
+        new(MixedName, MachineSpeed.MixedIterations, Mixed),
+    ];
+
     /// <summary>Guest instructions per iteration of <see cref="DecJnz"/>.</summary>
     public const int DecJnzInstructionsPerIteration = 2;
 
@@ -18,7 +31,7 @@ public static class SpeedLoops
     public const int MixedInstructionsPerIteration = 12;
 
     /// <summary>dec ecx / jnz, <paramref name="iterations"/> times.</summary>
-    public static GuestImage DecJnz(uint iterations) => Build("decjnz", a =>
+    public static GuestImage DecJnz(uint iterations) => Build(DecJnzName, a =>
     {
         a.mov(ecx, iterations);
         var loop = a.CreateLabel();
@@ -28,7 +41,7 @@ public static class SpeedLoops
     });
 
     /// <summary>A loop of loads, stores, ALU work and a call/ret pair, <paramref name="iterations"/> times.</summary>
-    public static GuestImage Mixed(uint iterations) => Build("mixed", a =>
+    public static GuestImage Mixed(uint iterations) => Build(MixedName, a =>
     {
         var loop = a.CreateLabel();
         var function = a.CreateLabel();
@@ -75,3 +88,9 @@ public static class SpeedLoops
         public override void WriteByte(byte value) => Bytes.Add(value);
     }
 }
+
+/// <summary>A speed loop: its name, the iterations of its benchmark, and its image for an iteration count.</summary>
+/// <param name="Name">The loop's name.</param>
+/// <param name="BenchIterations">The iterations <see cref="MachineSpeed"/> runs.</param>
+/// <param name="Build">The multiboot image for an iteration count.</param>
+public sealed record SpeedLoop(string Name, uint BenchIterations, Func<uint, GuestImage> Build);

@@ -16,11 +16,14 @@ internal static class ReportCommand
         var command = new Command("report", "Re-price saved results with a cost profile and write a new report folder") { results, profile, out_ };
         command.SetAction(parse =>
         {
-            var saved = ResultsReader.Load(parse.GetValue(results)!);
+            string file = parse.GetValue(results)!;
+            var saved = ResultsReader.Load(file);
             var costs = parse.GetValue(profile) is { } name ? ProfileCatalog.Load(name)
                 : saved.Profile ?? throw new UsageException("the results hold no profile: pass --profile NAME");
             var priced = SuitePricer.Apply(saved, costs);
-            ReportOutput.Write(priced, parse.GetValue(out_) ?? $"virtbench-report-{costs.Name}", output);
+            // bench.json and peers.json beside the results go into the new report (and its folder) too.
+            var measured = ReportOutput.Measurements(Path.GetDirectoryName(Path.GetFullPath(file))!, output);
+            ReportOutput.Write(priced, parse.GetValue(out_) ?? $"virtbench-report-{costs.Name}", measured, output);
             return Program.Success;
         });
         return command;

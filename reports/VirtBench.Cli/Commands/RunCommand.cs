@@ -60,7 +60,8 @@ internal static class RunCommand
             output.WriteLine($"virtbench: {selectedEngines.Count} engines x {selectedWorkloads.Count} workloads, {options.Jobs} at a time, profile {costs.Name}");
             var results = ProgressDisplay.Run(output, options);
             var priced = SuitePricer.Apply(results, costs);
-            ReportOutput.Write(priced, parse.GetValue(output_)!, output);
+            string directory = parse.GetValue(output_)!;
+            ReportOutput.Write(priced, directory, ReportOutput.Measurements(directory, output), output);
             return Program.Success;
         });
         return command;

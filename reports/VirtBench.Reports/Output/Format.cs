@@ -21,6 +21,12 @@ internal static class Format
     /// <summary>A full-precision number for machine-readable outputs (round-trips).</summary>
     public static string Exact(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
+    /// <summary>Host nanoseconds per operation, "-" when unknown: "1,234 ns", "56.7 ns".</summary>
+    public static string Nanoseconds(double? value) => value is { } v ? Cycles(v) + " ns" : "-";
+
+    /// <summary>Millions of guest instructions per host second, "-" when unknown: "151.2 M/s".</summary>
+    public static string MillionsPerSecond(double? value) => value is { } v ? (v / 1e6).ToString("0.0", CultureInfo.InvariantCulture) + " M/s" : "-";
+
     /// <summary>Host seconds with three decimals.</summary>
     public static string Seconds(double value) => value.ToString("0.000", CultureInfo.InvariantCulture);
 

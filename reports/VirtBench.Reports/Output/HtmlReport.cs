@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using VirtBench.Machine;
 using VirtBench.Reports.Charts;
+using VirtBench.Reports.HostSpeed;
 using VirtBench.Reports.Pricing;
 using VirtBench.Reports.Profiles;
 using VirtBench.Reports.Results;
@@ -31,7 +32,7 @@ internal static class HtmlReport
         code { background: #f4f4f4; padding: 0 0.2em; } .small { font-size: 0.85em; color: #555; }
         """;
 
-    public static string Render(SuiteResults results, IReadOnlyList<ChartImage> charts)
+    public static string Render(SuiteResults results, IReadOnlyList<ChartImage> charts, HostMeasurements measured)
     {
         var profile = results.Profile ?? throw new ArgumentException("results must be priced before reporting", nameof(results));
         var html = new StringBuilder();
@@ -45,11 +46,12 @@ internal static class HtmlReport
                         "(cycles per event, each with its source below): they predict the technique's cost on that machine, they are not measurements. " +
                         "<span class=\"label measured\">measured on this host</span> figures are the simulator's own wall-clock time.</p>");
         html.AppendLine("<nav><a href=\"#overhead\">Overhead</a><a href=\"#charts\">Charts</a><a href=\"#holes\">Virtualization holes</a>" +
-                        "<a href=\"#results\">All results</a><a href=\"#breakdown\">Breakdown</a><a href=\"#engines\">Engines</a>" +
+                        "<a href=\"#host-speed\">Host speed</a><a href=\"#results\">All results</a><a href=\"#breakdown\">Breakdown</a><a href=\"#engines\">Engines</a>" +
                         "<a href=\"#workloads\">Workloads</a><a href=\"#parameters\">Parameters</a><a href=\"#profile\">Cost profile</a></nav>");
         Overhead(html, results);
         Charts(html, charts);
         Holes(html, results);
+        HostSpeedHtml.Render(html, results, measured);
         AllResults(html, results);
         Breakdown(html, results);
         Engines(html, results);
@@ -255,5 +257,6 @@ internal static class HtmlReport
 
     private static string StatusText(PairResult? r) => r is null ? "-" : $"<span class=\"{StatusClass(r)}\">{StatusName(r)}</span>";
 
-    private static string E(string text) => WebUtility.HtmlEncode(text);
+    /// <summary>HTML-encodes text (shared by the report's sections).</summary>
+    internal static string E(string text) => WebUtility.HtmlEncode(text);
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using VirtBench.Reports.Charts;
+using VirtBench.Reports.HostSpeed;
 using VirtBench.Reports.Results;
 
 namespace VirtBench.Reports;
@@ -8,8 +9,9 @@ namespace VirtBench.Reports;
 public sealed record ReportFiles(string Directory, IReadOnlyList<ChartImage> Charts, IReadOnlyList<string> Files);
 
 /// <summary>
-/// Writes a report folder from priced results: index.html, results.json, results.csv, summary.md and
-/// charts/*.png. The same call serves a fresh run and <c>virtbench report</c> on saved results.
+/// Writes a report folder from priced results: index.html, results.json, results.csv, summary.md,
+/// charts/*.png, and the host-speed measurements it shows (bench.json, peers.json).
+/// The same call serves a fresh run and <c>virtbench report</c> on saved results.
 /// </summary>
 public static class ReportWriter
 {
@@ -17,13 +19,14 @@ public static class ReportWriter
     public const string ChartsFolder = "charts";
 
     /// <summary>
-    /// Writes the report. <paramref name="hostSpeed"/> overrides the host-speed chart's data: issue 9's
-    /// BenchmarkDotNet measurements go here when present; by default the suite's own timings are used.
+    /// Writes the report. <paramref name="measured"/> (bench.json, peers.json) feeds the host-speed chart, the QEMU
+    /// comparison and their tables, and is written into the folder too; without it the suite's own timings are used.
     /// </summary>
-    public static ReportFiles Write(SuiteResults results, string directory, IReadOnlyList<HostSpeedSample>? hostSpeed = null)
+    public static ReportFiles Write(SuiteResults results, string directory, HostMeasurements? measured = null)
     {
         if (results.Profile is null) throw new ArgumentException("results must be priced before reporting", nameof(results));
-        var charts = ReportCharts.Render(results, hostSpeed ?? HostSpeedSample.FromResults(results));
+        measured ??= HostMeasurements.None;
+        var charts = ReportCharts.Render(results, measured);
         Directory.CreateDirectory(Path.Combine(directory, ChartsFolder));
         var files = new List<string>();
         void Save(string name, string text)
@@ -41,7 +44,8 @@ public static class ReportWriter
         Save("results.json", ResultsWriter.ToJson(results));
         Save("results.csv", CsvReport.Render(results));
         Save("summary.md", MarkdownSummary.Render(results));
-        Save("index.html", HtmlReport.Render(results, charts));
+        Save("index.html", HtmlReport.Render(results, charts, measured));
+        files.AddRange(measured.SaveTo(directory));
         return new ReportFiles(directory, charts, files);
     }
 }

@@ -59,7 +59,7 @@ internal static class RunClassifier
     };
 
     /// <summary>"line N: expected "..." got "..."" for the first differing line.</summary>
-    private static string FirstDifference(string expected, string actual)
+    internal static string FirstDifference(string expected, string actual)
     {
         var a = expected.Split('\n');
         var b = actual.Split('\n');
