@@ -47,32 +47,39 @@ public sealed partial class Cpu
                 }
                 if (_lastBlock is not null) Chain(_lastBlock, block);
             }
-            // Straight on from block to block (following chains) until an event is due or a block ends in
-            // something that may have changed interrupt, device or privilege state.
-            ulong horizon = Ticks + limit;
-            _lastBlock = null;
-            while (ExecuteBlock(block, horizon - Ticks))
-            {
-                if (!block.Plain || Ticks >= horizon || _stop is not null)
-                {
-                    _lastBlock = block; // its successor is looked up in its chain after the checks between blocks
-                    break;
-                }
-                var next = Chained(block);
-                if (next is null)
-                {
-                    next = FetchBlock();
-                    if (next is null)
-                    {
-                        if (_hasPending) DeliverPendingFault(Eip);
-                        break;
-                    }
-                    Chain(block, next);
-                }
-                block = next;
-            }
+            RunBlocks(block, Ticks + limit);
         }
         return _stop;
+    }
+
+    /// <summary>
+    /// Straight on from block to block (following chains) until <paramref name="horizon"/> (the next timer event
+    /// or the budget) or a block that ends in something that may have changed interrupt, device or privilege
+    /// state. A method of its own so the JIT optimizes it fully (the caller runs once per run, only as OSR code).
+    /// </summary>
+    private void RunBlocks(Block block, ulong horizon)
+    {
+        _lastBlock = null;
+        while (ExecuteBlock(block, horizon - Ticks))
+        {
+            if (!block.Plain || Ticks >= horizon || _stop is not null)
+            {
+                _lastBlock = block; // its successor is looked up in its chain after the checks between blocks
+                return;
+            }
+            var next = Chained(block);
+            if (next is null)
+            {
+                next = FetchBlock();
+                if (next is null)
+                {
+                    if (_hasPending) DeliverPendingFault(Eip);
+                    return;
+                }
+                Chain(block, next);
+            }
+            block = next;
+        }
     }
 
     /// <summary>The cached successor of a block for the current EIP, if still valid.</summary>
@@ -210,7 +217,7 @@ public sealed partial class Cpu
         ref Op first = ref MemoryMarshal.GetArrayDataReference(ops);
         ref ulong counts = ref MemoryMarshal.GetArrayDataReference(Counts);
         int modeBase = _modeBase;
-        _currentBlock = block;
+        if (!ReferenceEquals(_currentBlock, block)) _currentBlock = block; // spares a GC write barrier per block in loops
         Eip = Unsafe.Add(ref first, n - 1).NextEip;
         int i = 0;
         while (i < n)

@@ -154,6 +154,47 @@ internal struct LazyFlags
     /// <summary>Evaluates an x86 condition code (0 = O ... 15 = G, the low nibble of Jcc/SETcc/CMOVcc).</summary>
     public readonly bool Condition(int cc)
     {
+        var op = Op;
+        bool r;
+        if (op == FlagOp.Sub)
+        {
+            // cmp/sub, the common case: compare the operands directly instead of building flags.
+            uint m = Mask;
+            uint a = Dst & m, b = Src & m;
+            int unused = 32 - (8 << (Kind & 3)); // bits above the operand width
+            int sa = (int)(a << unused) >> unused, sb = (int)(b << unused) >> unused;
+            switch (cc >> 1)
+            {
+                case 1: r = a < b; break;
+                case 2: r = a == b; break;
+                case 3: r = a <= b; break;
+                case 6: r = sa < sb; break;
+                case 7: r = sa <= sb; break;
+                default: return General(cc);
+            }
+            return r ^ ((cc & 1) != 0);
+        }
+        if (op == FlagOp.Logic)
+        {
+            // and/or/xor/test: CF = OF = 0.
+            uint res = Res & Mask;
+            bool negative = (Res & Sign) != 0;
+            switch (cc >> 1)
+            {
+                case 0: case 1: r = false; break;
+                case 2: case 3: r = res == 0; break;
+                case 4: case 6: r = negative; break;
+                case 7: r = res == 0 || negative; break;
+                default: return General(cc);
+            }
+            return r ^ ((cc & 1) != 0);
+        }
+        if ((cc >> 1) == 2 && op != FlagOp.Known) return ((Res & Mask) == 0) ^ ((cc & 1) != 0);
+        return General(cc);
+    }
+
+    private readonly bool General(int cc)
+    {
         bool r = (cc >> 1) switch
         {
             0 => OF,
