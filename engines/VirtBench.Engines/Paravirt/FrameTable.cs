@@ -92,6 +92,10 @@ internal sealed class FrameTable
     /// <summary>True if the frame is pinned as a page table or directory.</summary>
     public bool IsPinned(uint frame) => _pinned[frame];
 
+    /// <summary>Every frame's type, type count and pin (for diagnostics and tests).</summary>
+    public (PageType Type, int Count, bool Pinned)[] Snapshot() =>
+        Enumerable.Range(0, _type.Length).Select(f => (_type[f], _count[f], _pinned[f])).ToArray();
+
     /// <summary>Sets the directory entry installed in a hypervisor slot of every page directory (slot index from 0xFC000000).</summary>
     public void SetHypervisorSlot(int index, uint entry) => _hypervisorSlots[index] = entry;
 
