@@ -1,6 +1,7 @@
 using System.Text;
 using VirtBench.Machine;
 using VirtBench.Machine.Cpu;
+using VirtBench.Machine.Memory;
 using static VirtBench.Machine.ParavirtAbi;
 
 namespace VirtBench.Engines.Paravirt;
@@ -84,7 +85,7 @@ internal static class DomainBuilder
         return hypervisor;
     }
 
-    private static void WriteStartInfo(Machine.Memory.PhysicalMemory memory, HypervisorLayout layout)
+    private static void WriteStartInfo(PhysicalMemory memory, HypervisorLayout layout)
     {
         uint at = StartInfo.Address;
         memory.Fill(at, Platform.PageSize, 0);
@@ -99,7 +100,7 @@ internal static class DomainBuilder
     }
 
     /// <summary>The bootstrap address space: guest RAM identity-mapped (page 0 left out), the shared-info page at its address.</summary>
-    private static void BuildBootstrap(Machine.Memory.PhysicalMemory memory, HypervisorLayout layout)
+    private static void BuildBootstrap(PhysicalMemory memory, HypervisorLayout layout)
     {
         uint directory = layout.BootstrapDirectory;
         memory.Fill(directory, (uint)(layout.BootstrapTables + 1) * Platform.PageSize, 0);

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using VirtBench.Machine;
 using VirtBench.Machine.Cpu;
 using static VirtBench.Machine.ParavirtAbi;

@@ -215,7 +215,13 @@ internal sealed partial class Hypervisor
             newEsp = BinaryPrimitives.ReadUInt32LittleEndian(frame[16..]);
             ss = (ushort)BinaryPrimitives.ReadUInt32LittleEndian(frame[20..]);
         }
-        if (!ReturnTargetIsValid(cpu, cs, ring, ss)) { Crash(cpu, $"iret hypercall to an invalid frame (CS 0x{cs:x4}, SS 0x{ss:x4})"); return; }
+        if (!ReturnTargetIsValid(cpu, cs, ring, ss))
+        {
+            // Xen's failsafe callback: the guest learns that it asked for a return the CPU could not make.
+            if (FailsafeCallback is { } failsafe && _entry.Bounce(cpu, failsafe, cpu.Eip, null)) Count(Event.BouncedException);
+            else Crash(cpu, $"iret hypercall to an invalid frame (CS 0x{cs:x4}, SS 0x{ss:x4})");
+            return;
+        }
 
         const uint changeable = 0x0025_4DD5 & ~(InterruptFlag | 0x3000);   // arithmetic, TF, DF, NT, AC, ID, RF; never IF or IOPL
         cpu.Eflags = (cpu.Eflags & ~changeable) | (flags & changeable) | InterruptFlag;

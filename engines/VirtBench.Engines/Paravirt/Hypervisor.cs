@@ -56,7 +56,7 @@ internal sealed partial class Hypervisor : IMonitor
     /// <summary>Where a user-mode sysenter goes (callback_op), if registered.</summary>
     public GuestHandler? SysenterCallback { get; private set; }
 
-    /// <summary>The failsafe callback (registered, recorded; a bad iret frame crashes the domain instead).</summary>
+    /// <summary>The failsafe callback: entered when an iret hypercall asks for a return the CPU could not make.</summary>
     public GuestHandler? FailsafeCallback { get; private set; }
 
     /// <summary>The page-directory frame the CPU walks (the guest's current base pointer).</summary>

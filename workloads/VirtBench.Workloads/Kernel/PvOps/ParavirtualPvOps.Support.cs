@@ -52,7 +52,7 @@ internal sealed partial class ParavirtualPvOps
         A.mov(eax, K.String("a hypercall failed"));
         K.Jmp("panic");
 
-        // The hypervisor could not return to the guest (it has crashed the domain instead; kept for set_callbacks).
+        // The hypervisor could not make a return the kernel asked for (an iret hypercall with a bad frame).
         K.Bind("pv_failsafe_callback");
         A.mov(eax, K.String("failsafe callback"));
         K.Jmp("panic");
