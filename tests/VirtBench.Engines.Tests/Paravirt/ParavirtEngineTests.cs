@@ -46,6 +46,18 @@ public sealed class ParavirtEngineTests
         Assert.True(total[Event.HypercallMmuUpdate] > 0 && total[Event.HypercallMmuExtOp] > 0 && total[Event.HypercallSetTrapTable] == 1);
     }
 
+    [Theory]
+    [InlineData(32u)]
+    [InlineData(200u)]
+    public void The_domain_builder_boots_the_kernel_with_other_amounts_of_ram(uint mebibytes)
+    {
+        var workload = Workloads.WorkloadCatalog.Get("spawn");
+        var image = Workloads.ImageBuilder.Build(workload, KernelFlavor.Paravirtual, 10);
+        var run = EngineCatalog.Get("paravirt").Run(image, new RunOptions { Machine = new MachineOptions { RamBytes = mebibytes << 20 } });
+        Assert.True(run.Outcome.IsSuccess, run.Outcome.ToString());
+        Assert.Equal($"VirtBench guest kernel\n{workload.ExpectedResultLine(10)}\n", run.UartOutput);
+    }
+
     [Fact]
     public void A_system_call_reaches_the_guest_kernel_without_entering_the_hypervisor()
     {
