@@ -62,14 +62,24 @@ internal sealed partial class Hypervisor : IMonitor
     /// <summary>The page-directory frame the CPU walks (the guest's current base pointer).</summary>
     public uint BaseFrame { get; private set; }
 
-    /// <inheritdoc />
+    /// <summary>Every way into the hypervisor but interrupts: hypercalls, software interrupts, sysenter, faults.</summary>
     public Disposition OnException(Cpu cpu, in GuestException exception)
     {
-        var e = exception;
-        if (e.Vector == HypercallVector && e.Kind == ExceptionKind.SoftwareInterrupt && cpu.Cpl == 1) Hypercall(cpu, e.NextEip);
-        else if (e.Kind == ExceptionKind.SoftwareInterrupt || e.Kind == ExceptionKind.Trap && e.Vector is Vectors.BP or Vectors.OF) SoftwareInterrupt(cpu, e);
-        else if (e.Vector == Vectors.GP && cpu.Cpl == 3 && IsSysenter(cpu, e.InstructionEip)) Sysenter(cpu, e);
-        else Fault(cpu, e);
+        switch (exception)
+        {
+            case { Vector: HypercallVector, Kind: ExceptionKind.SoftwareInterrupt } when cpu.Cpl == 1:
+                Hypercall(cpu, exception.NextEip);
+                break;
+            case { Kind: ExceptionKind.SoftwareInterrupt } or { Kind: ExceptionKind.Trap, Vector: Vectors.BP or Vectors.OF }:
+                SoftwareInterrupt(cpu, exception);
+                break;
+            case { Vector: Vectors.GP } when cpu.Cpl == 3 && IsSysenter(cpu, exception.InstructionEip):
+                Sysenter(cpu, exception);
+                break;
+            default:
+                Fault(cpu, exception);
+                break;
+        }
         return Disposition.Handled;
     }
 

@@ -9,8 +9,8 @@ namespace VirtBench.Workloads.Kernel.PvOps;
 /// The paravirtual flavor (Linux's pv-ops on 32-bit Xen): every privileged operation is a hypercall (<c>int 0x82</c>,
 /// call number in EAX, arguments in EBX, ECX, EDX, ESI, EDI, result in EAX) or a plain memory operation on the
 /// shared-info page (the event mask is the virtual interrupt flag; the fault address of a bounced page fault). Page-table
-/// updates are queued and sent in one mmu_update per batch; the pins, base switches and TLB flushes of mmuext_op are
-/// queued behind them. Port I/O becomes a request on the shared device ring plus a notification. The return to user
+/// updates are queued and sent in one mmu_update per batch; pins wait behind them and go with the next mmuext_op (a
+/// base switch or a TLB flush). Port I/O becomes a request on the shared device ring plus a notification. The return to user
 /// mode unmasks events and irets directly from ring 1 unless an event is pending. The routines the operations call
 /// are in <c>ParavirtualPvOps.Support.cs</c>; the protocol is docs/paravirt.md.
 /// </summary>
