@@ -133,8 +133,22 @@ public enum Event
     [Category(EventCategory.Hypercalls)] HypercallEventChannel,
     /// <summary>Hypercall: any other call.</summary>
     [Category(EventCategory.Hypercalls)] HypercallOther,
-    /// <summary>A guest exception bounced by the hypervisor into the guest kernel (page faults, ...).</summary>
+    /// <summary>
+    /// A page-table entry checked by the hypervisor outside an mmu_update batch: when a page becomes a page table
+    /// (pin, first reference from a directory or as the base) each present entry is validated, and when it stops
+    /// being one each present entry's references are released.
+    /// </summary>
+    [Category(EventCategory.Hypercalls)] PageTableEntryValidated,
+    /// <summary>
+    /// A guest exception that entered the hypervisor and was bounced into the guest kernel's registered handler
+    /// (page faults, ...): the whole round trip, the hypervisor's entry included.
+    /// </summary>
     [Category(EventCategory.Hypercalls)] BouncedException,
+    /// <summary>
+    /// A user-mode sysenter that entered the hypervisor (a ring-1 kernel cannot be its target) and was bounced to
+    /// the guest kernel's registered sysenter callback: the whole round trip.
+    /// </summary>
+    [Category(EventCategory.Hypercalls)] BouncedSystemCall,
     /// <summary>An event upcall into the guest kernel (timer, device).</summary>
     [Category(EventCategory.Hypercalls)] EventUpcall,
     /// <summary>A system call that reached the guest kernel directly through its registered trap gate.</summary>

@@ -45,5 +45,10 @@ public sealed class ChartDataTests
         Assert.Equal(1, VmmEntriesChart.PerOperation(results.Find("paravirt", "syscall")!));       // the mmu_update; not its 4 entries
         Assert.True(VmmEntriesChart.IsVmmEntry(Event.BtCalloutIo));
         Assert.False(VmmEntriesChart.IsVmmEntry(Event.BtInTcEmulation));
+        Assert.True(VmmEntriesChart.IsVmmEntry(Event.BouncedException));
+        Assert.True(VmmEntriesChart.IsVmmEntry(Event.BouncedSystemCall));
+        Assert.False(VmmEntriesChart.IsVmmEntry(Event.PageTableEntryValidated)); // work inside a hypercall, like batch entries
+        Assert.False(VmmEntriesChart.IsVmmEntry(Event.FastSystemCall));
+        Assert.False(VmmEntriesChart.IsVmmEntry(Event.EventUpcall));             // the interrupt's trap is the entry
     }
 }

@@ -29,6 +29,25 @@ internal static class GuestCode
         Mnemonic.Into, Mnemonic.Vmcall, Mnemonic.Retf, Mnemonic.Lss, Mnemonic.Lds, Mnemonic.Les,
     ];
 
+    /// <summary>Instructions that fault (#GP) outside ring 0 on IA-32 (I/O ones with IOPL 0 and no I/O bitmap).</summary>
+    private static readonly HashSet<Mnemonic> PrivilegedMnemonics =
+    [
+        Mnemonic.Cli, Mnemonic.Sti, Mnemonic.Hlt, Mnemonic.In, Mnemonic.Out, Mnemonic.Insb, Mnemonic.Insw, Mnemonic.Insd,
+        Mnemonic.Outsb, Mnemonic.Outsw, Mnemonic.Outsd, Mnemonic.Lgdt, Mnemonic.Lidt, Mnemonic.Lldt, Mnemonic.Ltr,
+        Mnemonic.Lmsw, Mnemonic.Clts, Mnemonic.Invlpg, Mnemonic.Invd, Mnemonic.Wbinvd, Mnemonic.Wrmsr, Mnemonic.Rdmsr,
+        Mnemonic.Sysexit, Mnemonic.Rdpmc,
+    ];
+
+    /// <summary>True for instructions that only ring 0 may execute (including moves of control and debug registers).</summary>
+    public static bool IsPrivileged(in Instruction instruction)
+    {
+        if (PrivilegedMnemonics.Contains(instruction.Mnemonic)) return true;
+        for (int i = 0; i < instruction.OpCount; i++)
+            if (instruction.GetOpKind(i) == OpKind.Register && instruction.GetOpRegister(i) is var r && (r.IsCR() || r.IsDR() || r.IsTR()))
+                return true;
+        return false;
+    }
+
     /// <summary>True for privileged or sensitive instructions (including moves of control, debug and CS/SS registers, far transfers).</summary>
     public static bool IsSensitive(in Instruction instruction)
     {

@@ -1,4 +1,7 @@
+using Iced.Intel;
 using VirtBench.Machine;
+using VirtBench.Workloads.Assembly;
+using VirtBench.Workloads.Kernel.PvOps;
 using VirtBench.Workloads.Kernel;
 
 namespace VirtBench.Workloads.Tests;
@@ -40,17 +43,30 @@ public sealed class ImageBuilderTests
     }
 
     [Fact]
-    public void The_paravirtual_flavor_is_refused_until_it_exists()
+    public void The_paravirtual_flavor_is_the_same_kernel_with_another_pv_ops_seam()
     {
-        var e = Assert.Throws<NotSupportedException>(() => ImageBuilder.Build("syscall", KernelFlavor.Paravirtual, 10));
-        Assert.Contains("paravirtual", e.Message);
+        var programs = WorkloadCatalog.Get("server").Programs(5);
+        var native = ImageBuilder.BuildKernel("server", KernelFlavor.Native, programs);
+        var paravirtual = ImageBuilder.BuildKernel("server", KernelFlavor.Paravirtual, programs);
+        Assert.Equal(KernelFlavor.Paravirtual, paravirtual.Image.Flavor);
+        Assert.NotEqual(native.Image.Bytes, paravirtual.Image.Bytes);
+
+        // Outside the seam's ranges the two kernels are the same instruction sequence (addresses aside).
+        string[] OutsideSeam(AssembledCode code)
+        {
+            var seam = code.Ranges.Where(r => r.Tag.StartsWith(PvOps.TagPrefix, StringComparison.Ordinal)).ToArray();
+            return GuestCode.Instructions(code).Where(i => !seam.Any(r => r.Contains((uint)i.IP)))
+                .Select(i => i.Mnemonic == Mnemonic.Nop ? "" : i.Mnemonic.ToString()).Where(m => m != "").ToArray();
+        }
+        Assert.Equal(OutsideSeam(native.Kernel), OutsideSeam(paravirtual.Kernel));
     }
 
     [Fact]
     public void Building_twice_gives_identical_bytes()
     {
         foreach (var workload in WorkloadCatalog.All)
-            Assert.Equal(ImageBuilder.Build(workload, KernelFlavor.Native, 7).Bytes, ImageBuilder.Build(workload, KernelFlavor.Native, 7).Bytes);
+            foreach (var flavor in new[] { KernelFlavor.Native, KernelFlavor.Paravirtual })
+                Assert.Equal(ImageBuilder.Build(workload, flavor, 7).Bytes, ImageBuilder.Build(workload, flavor, 7).Bytes);
     }
 
     [Fact]

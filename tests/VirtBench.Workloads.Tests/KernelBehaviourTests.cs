@@ -408,3 +408,6 @@ public sealed class QemuKernelBehaviourTests() : KernelBehaviourTests(new QemuRu
 
 /// <summary><see cref="KernelBehaviourTests"/> on the native engine.</summary>
 public sealed class NativeKernelBehaviourTests() : KernelBehaviourTests(new EngineRunner("native"));
+
+/// <summary><see cref="KernelBehaviourTests"/> on the paravirt engine (paravirtual kernel).</summary>
+public sealed class ParavirtKernelBehaviourTests() : KernelBehaviourTests(new EngineRunner("paravirt"));

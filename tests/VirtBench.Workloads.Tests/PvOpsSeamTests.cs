@@ -41,6 +41,29 @@ public sealed class PvOpsSeamTests
     }
 
     [Fact]
+    public void The_paravirtual_kernel_has_no_privileged_instruction_and_only_hypercalls_and_returns_in_its_seam()
+    {
+        var kernel = ImageBuilder.BuildKernel("server", KernelFlavor.Paravirtual, WorkloadCatalog.Get("server").Programs(5)).Kernel;
+        var instructions = GuestCode.Instructions(kernel);
+        Assert.DoesNotContain(instructions, i => i.Code == Code.INVALID);
+        var privileged = instructions.Where(i => GuestCode.IsPrivileged(i)).Select(i => $"0x{i.IP:x8} {i}").ToArray();
+        Assert.True(privileged.Length == 0, "privileged instructions in the paravirtual kernel:\n" + string.Join("\n", privileged));
+
+        var sites = SensitiveSites(kernel);
+        Assert.All(sites, s => Assert.True(s.InSeam, $"0x{s.Instruction.IP:x8} {s.Instruction} lies outside pv-ops"));
+        // What remains sensitive: hypercalls, the direct iret to user mode, and loading the ring-1 segments
+        // (a far jmp and mov ss). No pushf/popf: the interrupt flag lives in the shared page.
+        static string Kind(Instruction i) => i.Mnemonic switch
+        {
+            Mnemonic.Int => $"int 0x{i.Immediate8:x2}",
+            Mnemonic.Mov when i.Op0Register == Register.SS => "mov ss",
+            Mnemonic.Jmp => "far jmp",
+            _ => i.Mnemonic.ToString().ToLowerInvariant(),
+        };
+        Assert.Equal(["far jmp", "int 0x82", "iretd", "mov ss"], sites.Select(s => Kind(s.Instruction)).Distinct().Order());
+    }
+
+    [Fact]
     public void The_check_flags_a_privileged_instruction_emitted_outside_the_seam()
     {
         var pv = new NativePvOps();

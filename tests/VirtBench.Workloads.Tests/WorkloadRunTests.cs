@@ -45,3 +45,6 @@ public sealed class NativeWorkloadRunTests() : WorkloadRunTests(new EngineRunner
 
 /// <summary><see cref="WorkloadRunTests"/> on the emulation engine.</summary>
 public sealed class EmulationWorkloadRunTests() : WorkloadRunTests(new EngineRunner("emulation"));
+
+/// <summary><see cref="WorkloadRunTests"/> on the paravirt engine (paravirtual kernel).</summary>
+public sealed class ParavirtWorkloadRunTests() : WorkloadRunTests(new EngineRunner("paravirt"));

@@ -44,8 +44,7 @@ public static class ImageBuilder
     private static PvOps CreatePvOps(KernelFlavor flavor) => flavor switch
     {
         KernelFlavor.Native => new NativePvOps(),
-        KernelFlavor.Paravirtual => throw new NotSupportedException(
-            "the paravirtual kernel flavor is not built yet (issue 7); use the native flavor"),
+        KernelFlavor.Paravirtual => new ParavirtualPvOps(),
         _ => throw new ArgumentException($"unknown kernel flavor '{flavor}': expected Native or Paravirtual"),
     };
 }

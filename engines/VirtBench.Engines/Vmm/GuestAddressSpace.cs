@@ -1,3 +1,4 @@
+using VirtBench.Machine;
 using VirtBench.Machine.Memory;
 
 namespace VirtBench.Engines.Vmm;
@@ -29,8 +30,16 @@ public sealed class GuestAddressSpace(PhysicalMemory memory)
     /// <summary>The guest's CR0.WP.</summary>
     public bool WriteProtect { get; set; }
 
-    /// <summary>True if a guest-physical range lies in guest RAM.</summary>
-    public bool IsGuestRam(uint physical, uint length = 1) => (ulong)physical + length <= Memory.GuestRamBytes;
+    /// <summary>
+    /// Which machine frames the guest owns, when that is not simply guest RAM (a paravirtual domain also owns its
+    /// bootstrap page tables and shares the hypervisor's shared-info page); null means guest RAM.
+    /// </summary>
+    public Func<uint, bool>? OwnsFrame { get; set; }
+
+    /// <summary>True if a guest-physical range lies in guest RAM (or in frames <see cref="OwnsFrame"/> accepts).</summary>
+    public bool IsGuestRam(uint physical, uint length = 1) => OwnsFrame is { } owns
+        ? (ulong)physical + length <= Memory.Size && owns(physical >> 12) && owns((physical + length - 1) >> 12)
+        : (ulong)physical + length <= Memory.GuestRamBytes;
 
     /// <summary>
     /// Translates a guest linear address as the guest's MMU would, for an access by the given privilege class.
@@ -107,6 +116,26 @@ public sealed class GuestAddressSpace(PhysicalMemory memory)
             physical[i] = t.Physical;
         }
         for (int i = 0; i < size; i++) Memory.Write8(physical[i], (byte)(value >> (8 * i)));
+        failure = default;
+        return true;
+    }
+
+    /// <summary>
+    /// Reads a buffer at a guest linear address (hypercall arguments, frames), one walk per page; on failure,
+    /// the failing translation (the destination may then be partly filled).
+    /// </summary>
+    public bool TryReadBytes(uint linear, Span<byte> destination, bool user, out GuestTranslation failure)
+    {
+        int done = 0;
+        while (done < destination.Length)
+        {
+            uint address = linear + (uint)done;
+            var t = Translate(address, MemoryAccess.Read, user);
+            if (!t.Ok) { failure = t; return false; }
+            int chunk = Math.Min(destination.Length - done, (int)(Platform.PageSize - (address & 0xFFF)));
+            Memory.Read(t.Physical, destination.Slice(done, chunk));
+            done += chunk;
+        }
         failure = default;
         return true;
     }

@@ -90,6 +90,15 @@ public sealed class Uart16550 : IIoDevice
             else _overrun = true;
             return;
         }
+        Emit(b);
+    }
+
+    /// <summary>
+    /// Puts a byte on the line without going through the transmitter (loopback does not apply): what a
+    /// hypervisor's console shares the serial line with its guest by.
+    /// </summary>
+    public void Emit(byte b)
+    {
         Transmitted++;
         if (_output.Length >= MaxOutput) { Truncated = true; return; }
         _output.Append((char)b);

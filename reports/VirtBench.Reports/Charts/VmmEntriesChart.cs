@@ -8,13 +8,13 @@ internal static class VmmEntriesChart
 {
     /// <summary>
     /// The events that are an entry into the VMM or hypervisor: traps, VM exits, hypercalls (not the entries of a
-    /// batch), exceptions bounced through the hypervisor, and callouts from translated code.
+    /// batch), exceptions and system calls bounced through the hypervisor, and callouts from translated code.
     /// </summary>
     public static bool IsVmmEntry(Event e) => EventInfo.CategoryOf(e) switch
     {
         EventCategory.VmExits => true,
         EventCategory.TrapsAndEmulation => e.ToString().StartsWith("Trap", StringComparison.Ordinal),
-        EventCategory.Hypercalls => e == Event.BouncedException
+        EventCategory.Hypercalls => e.ToString().StartsWith("Bounced", StringComparison.Ordinal)
                                     || (e.ToString().StartsWith("Hypercall", StringComparison.Ordinal) && e != Event.HypercallMmuUpdateEntry),
         EventCategory.BinaryTranslation => e.ToString().StartsWith("BtCallout", StringComparison.Ordinal),
         _ => false,

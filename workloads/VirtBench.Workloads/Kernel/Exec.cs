@@ -47,6 +47,7 @@ internal static class Exec
         a.mov(eax, __dword_ptr[ebx + Proc.PageDirectory]);
         k.Call("user_space_clear");
         pv.FlushTlbAll();
+        pv.BeginBatch();                       // the new image's entries go in one batch (paravirt: one mmu_update)
         a.mov(eax, __dword_ptr[ebx + Proc.PageDirectory]);
         k.Call("map_vdso");
         var fail = c.NewLabel();
@@ -104,7 +105,7 @@ internal static class Exec
         a.jmp(fail);
         c.Bind(ref mapped);
         a.or(edx, P | U | W);
-        pv.SetEntry(eax, edx);
+        pv.QueueEntry(eax, edx);
         a.add(edi, (int)Layout.Page);
         a.jmp(page);
         c.Bind(ref done);
@@ -114,6 +115,7 @@ internal static class Exec
         c.Bind(ref fail);
         a.mov(eax, 1);
         c.Bind(ref ret);
+        pv.EndBatch();
         c.Return(ebx, esi, edi, ebp);
     }
 

@@ -142,7 +142,7 @@ internal static class AddressSpaces
         c.Return(esi, edi);
         k.Bytes("vdso_image", c.Inputs.Vdso.Bytes);
 
-        // map_vdso(EAX = directory) -> 0, or nonzero without memory.
+        // map_vdso(EAX = directory) -> 0, or nonzero without memory. Part of exec's batch.
         k.Bind("map_vdso");
         a.mov(edx, Layout.VdsoAddress);
         k.Call("pte_lookup_create");
@@ -150,7 +150,7 @@ internal static class AddressSpaces
         a.test(eax, eax);
         a.jz(fail);
         a.mov(edx, Layout.VdsoFrame | P | U);
-        pv.SetEntry(eax, edx);
+        pv.QueueEntry(eax, edx);
         a.xor(eax, eax);
         a.ret();
         c.Bind(ref fail);
