@@ -88,7 +88,8 @@ public sealed class ParavirtEngineTests
         // them); the entries the kernel wrote into the child's tables before they were live are validated when the
         // child's directory is pinned, in the same mmuext_op as the fork's TLB flush.
         Assert.True(entries >= 2 * updates, $"{entries} entries in {updates} mmu_updates");
-        Assert.True(entries + validated >= 2 * hypercalls, $"{entries + validated} page-table entries written or validated, {hypercalls} hypercalls");
+        // With the parent's 16-page working set, batching carries about five entries per hypercall.
+        Assert.True(entries + validated >= 4 * hypercalls, $"{entries + validated} page-table entries written or validated, {hypercalls} hypercalls");
         Assert.Equal(run.Operations, m[Event.BouncedException]);     // one copy-on-write fault per fork
     }
 

@@ -55,11 +55,19 @@ internal static class Skeleton
     /// the parent waits and mixes the child's wait status.
     /// </summary>
     public static IReadOnlyList<GuestProgram> ForkWaitLoop(string name, uint iterations, Action<UserCode> child, params GuestProgram[] others) =>
+        ForkWaitLoop(name, iterations, setup: null, child, others);
+
+    /// <summary>
+    /// <see cref="ForkWaitLoop(string, uint, Action{UserCode}, GuestProgram[])"/> with a <paramref name="setup"/> run
+    /// before the measured region (e.g. to give the parent a working set that every fork copies).
+    /// </summary>
+    public static IReadOnlyList<GuestProgram> ForkWaitLoop(string name, uint iterations, Action<UserCode>? setup, Action<UserCode> child, params GuestProgram[] others) =>
     [
         new GuestProgram(name, u =>
         {
             var a = u.A;
             uint status = Variable(u, "status");
+            setup?.Invoke(u);
             Begin(u, iterations);
             a.mov(esi, iterations);
             var loop = u.NewLabel();
