@@ -8,6 +8,8 @@ public static class EngineCatalog
     [
         new Native.NativeEngine(),
         new Emulation.EmulationEngine(),
+        new TrapAndEmulate.TrapAndEmulateEngine(Machine.Monitor.SensitiveMode.Observe),
+        new TrapAndEmulate.TrapAndEmulateEngine(Machine.Monitor.SensitiveMode.Trap),
     ];
 
     /// <summary>The engine with this name; throws <see cref="ArgumentException"/> listing the valid names otherwise.</summary>
