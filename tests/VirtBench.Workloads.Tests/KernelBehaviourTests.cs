@@ -408,3 +408,6 @@ public sealed class QemuKernelBehaviourTests() : KernelBehaviourTests(new QemuRu
 
 /// <summary><see cref="KernelBehaviourTests"/> on the native engine.</summary>
 public sealed class NativeKernelBehaviourTests() : KernelBehaviourTests(new EngineRunner("native"));
+
+/// <summary><see cref="KernelBehaviourTests"/> on trap-and-emulate on the Popek-Goldberg CPU.</summary>
+public sealed class TrapEmulatePgKernelBehaviourTests() : KernelBehaviourTests(new EngineRunner("trap-emulate-pg"));

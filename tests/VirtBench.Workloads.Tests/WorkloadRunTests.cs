@@ -45,3 +45,6 @@ public sealed class NativeWorkloadRunTests() : WorkloadRunTests(new EngineRunner
 
 /// <summary><see cref="WorkloadRunTests"/> on the emulation engine.</summary>
 public sealed class EmulationWorkloadRunTests() : WorkloadRunTests(new EngineRunner("emulation"));
+
+/// <summary><see cref="WorkloadRunTests"/> on trap-and-emulate on the Popek-Goldberg CPU (real x86's trap-emulate may diverge: see the engine tests).</summary>
+public sealed class TrapEmulatePgWorkloadRunTests() : WorkloadRunTests(new EngineRunner("trap-emulate-pg"));

@@ -35,6 +35,12 @@ internal sealed class TrapAndEmulateMonitor : IMonitor, IEmulationHost
     private readonly bool _sensitiveTraps;
     private readonly List<uint> _gdtPages = [];
     private int _lastGuestCpl;
+    private ulong _stuckTicks;
+    private uint _stuckEip;
+    private int _stuckEntries;
+
+    /// <summary>VMM entries at one guest instruction and time after which the run stops (a loop that makes no progress).</summary>
+    private const int StuckLimit = 1000;
 
     /// <summary>Takes over the machine as the multiboot loader left it; <paramref name="mode"/> picks real x86 or the Popek-Goldberg CPU.</summary>
     public TrapAndEmulateMonitor(Pc pc, SensitiveMode mode)
@@ -88,13 +94,27 @@ internal sealed class TrapAndEmulateMonitor : IMonitor, IEmulationHost
     /// <inheritdoc />
     public Disposition OnException(Cpu cpu, in GuestException e)
     {
+        try
+        {
+            Dispatch(e);
+        }
+        catch (Exception error) when (error is InvalidOperationException or ArgumentException)
+        {
+            // A defect of this VMM, not of the guest: stop cleanly and say so rather than take the host down.
+            cpu.Stop(new RunOutcome(OutcomeKind.EngineStop, $"VMM error handling {Vectors.Name(e.Vector)} at EIP 0x{e.InstructionEip:x8}: {error.Message}"));
+        }
+        return Disposition.Handled;
+    }
+
+    private void Dispatch(in GuestException e)
+    {
         int cpl = EnterVmm();
         if (cpl == 3 && e.Kind == ExceptionKind.Fault && _interrupts.TryDeliverHeld(cpl))
         {
             // A held interrupt the guest accepts in user mode (it got there by an iret that did not trap): taken at
             // the boundary of the faulting instruction, which has not run and will fault again.
             LeaveVmm();
-            return Disposition.Handled;
+            return;
         }
         switch (e)
         {
@@ -115,7 +135,6 @@ internal sealed class TrapAndEmulateMonitor : IMonitor, IEmulationHost
                 break;
         }
         LeaveVmm();
-        return Disposition.Handled;
     }
 
     /// <inheritdoc />
@@ -148,6 +167,9 @@ internal sealed class TrapAndEmulateMonitor : IMonitor, IEmulationHost
     {
         _lastGuestCpl = GuestCpl;
         _interrupts.Update();
+        if (_cpu.Ticks != _stuckTicks || _cpu.Eip != _stuckEip) (_stuckTicks, _stuckEip, _stuckEntries) = (_cpu.Ticks, _cpu.Eip, 0);
+        else if (++_stuckEntries == StuckLimit)
+            _cpu.Stop(new RunOutcome(OutcomeKind.EngineStop, $"the VMM made no progress: {StuckLimit} entries at EIP 0x{_cpu.Eip:x8} without the guest advancing"));
     }
 
     // ---- Causes ----
