@@ -2,6 +2,8 @@ using Iced.Intel;
 using VirtBench.Machine;
 using VirtBench.Workloads;
 using VirtBench.Workloads.Kernel.PvOps;
+using VirtBench.Workloads.User;
+using static Iced.Intel.AssemblerRegisters;
 
 namespace VirtBench.Engines.Tests;
 
@@ -148,6 +150,32 @@ public class TrapAndEmulateTests
             Assert.Contains(run.Holes, h => h.Instruction == "popfd" && h.Location.StartsWith("sleep", StringComparison.Ordinal));
         Assert.Equal(run.Holes.Aggregate(0ul, (sum, h) => sum + h.Count), run.Total[Event.VirtualizationHole]);
         Assert.Equal(0ul, run.Total[Event.TrapSensitiveInstruction]);
+    }
+
+    [Fact]
+    public void A_user_sgdt_reveals_the_VMM_on_real_x86_and_the_divergence_shows()
+    {
+        var image = ImageBuilder.BuildKernel("red-pill", KernelFlavor.Native, [new GuestProgram("red-pill", u =>
+        {
+            uint table = u.Buffer("table", 8);
+            u.K.Bind("red-pill.sgdt");
+            u.A.sgdt(__[table]);
+            u.A.mov(eax, __dword_ptr[table + 2]);
+            u.Print("gdt base ", UserCode.Hex(eax), "\n");
+            u.Exit(0);
+        })]).Image;
+        var native = EngineCatalog.Get("native").Run(image, EngineFixtures.Options);
+        var pg = EngineCatalog.Get("trap-emulate-pg").Run(image, EngineFixtures.Options);
+        var x86 = EngineCatalog.Get("trap-emulate").Run(image, EngineFixtures.Options);
+
+        Assert.Equal(native.UartOutput, pg.UartOutput);       // emulated: the guest's own GDTR
+        Assert.Equal(1ul, pg.Total.Emulations(Mnemonic.Sgdt));
+        Assert.True(x86.Outcome.IsSuccess, x86.Outcome.ToString());
+        Assert.NotEqual(native.UartOutput, x86.UartOutput);    // real x86: the VMM's GDT, in the hypervisor region
+        Assert.Contains("gdt base 0xfc000000", x86.UartOutput);
+        var hole = Assert.Single(x86.Holes, h => h.Instruction.StartsWith("sgdt", StringComparison.Ordinal));
+        Assert.Equal(1ul, hole.Count);
+        Assert.Contains("base 0xfc000000", hole.GuestSaw);
     }
 
     private static Counters Measured(string engine, string workload, uint iterations) =>

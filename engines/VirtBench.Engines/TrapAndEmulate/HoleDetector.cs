@@ -22,13 +22,37 @@ internal sealed class HoleDetector(Cpu cpu, VirtualCpu vcpu, InstructionEmulator
 {
     private const uint If = 1u << 9, NotPushed = (uint)(FlagBits.VM | FlagBits.RF);
 
+    private uint? _unconfirmed;
+
+    /// <summary>
+    /// The VMM was entered; <paramref name="faultingInstruction"/> is the linear address of the instruction that
+    /// faulted, if a fault brought it in. A sensitive instruction observed just before, that then faulted (a page
+    /// fault on its operand, say), did not run: its occurrence is withdrawn, and it is observed again when it reruns.
+    /// </summary>
+    public void Entered(uint? faultingInstruction)
+    {
+        if (_unconfirmed is { } address && address == faultingInstruction) recorder.Withdraw(address);
+        _unconfirmed = null;
+    }
+
+    /// <summary>Counts an occurrence at an address already known (true), or says it is new; either way it awaits confirmation.</summary>
+    private bool Seen(uint address)
+    {
+        _unconfirmed = address;
+        return recorder.CountRepeat(address);
+    }
+
     /// <summary>The holes found so far.</summary>
     public IReadOnlyList<Engines.VirtualizationHole> Recorded => recorder.Holes;
 
-    /// <summary>Compares one sensitive instruction's real and virtual effect.</summary>
-    public void Observe(in SensitiveInstruction sensitive)
+    /// <summary>
+    /// Compares one sensitive instruction's real and virtual effect; <paramref name="interruptFlag"/> is the guest's IF
+    /// as the VMM knows it (after an unseen return to user mode, the real one).
+    /// </summary>
+    public void Observe(in SensitiveInstruction sensitive, bool interruptFlag)
     {
         var i = sensitive.Instruction;
+        _unconfirmed = null;
         int cpl = GuestRings.GuestRing(cpu.Cpl);
         uint address = cpu.Segment(SegReg.Cs).Base + sensitive.Eip;
         switch (i.Mnemonic)
@@ -36,8 +60,8 @@ internal sealed class HoleDetector(Cpu cpu, VirtualCpu vcpu, InstructionEmulator
             case Mnemonic.Pushf or Mnemonic.Pushfd:
             {
                 uint mask = i.Mnemonic == Mnemonic.Pushfd ? ~NotPushed : 0xFFFF & ~NotPushed;
-                uint real = cpu.Eflags & mask, virtualFlags = vcpu.GuestFlags(real) & mask;
-                if (real != virtualFlags && !recorder.CountRepeat(address))
+                uint real = cpu.Eflags & mask, virtualFlags = (vcpu.GuestFlags(real) & ~If | (interruptFlag ? If : 0)) & mask;
+                if (real != virtualFlags && !Seen(address))
                     recorder.Add(address, Text(i), $"EFLAGS 0x{real:x8}: {Flags(real)}", $"EFLAGS 0x{virtualFlags:x8}: {Flags(virtualFlags)}");
                 break;
             }
@@ -45,7 +69,7 @@ internal sealed class HoleDetector(Cpu cpu, VirtualCpu vcpu, InstructionEmulator
             {
                 int size = i.Mnemonic == Mnemonic.Popfd ? 4 : 2;
                 if (!TryPeek(0, size, cpl, out uint value)) break;
-                IgnoredFlagsLoad(address, i, value, cpl);
+                IgnoredFlagsLoad(address, i, value, cpl, interruptFlag);
                 break;
             }
             case Mnemonic.Iret or Mnemonic.Iretd:
@@ -56,19 +80,19 @@ internal sealed class HoleDetector(Cpu cpu, VirtualCpu vcpu, InstructionEmulator
                 if ((cs & 3) == 3 && cpl != 3)
                 {
                     bool enables = vcpu.FlagsAfterLoad(flags, cpl).InterruptFlag;
-                    if (interrupts.Held && enables && !vcpu.InterruptFlag && !recorder.CountRepeat(address))
+                    if (interrupts.Held && enables && !interruptFlag && !Seen(address))
                         recorder.Add(address, Text(i),
                             "a held interrupt stays held in user mode until the next trap: the return to user mode does not trap, so the VMM keeps IF=0",
                             "the held interrupt delivered as soon as the frame's IF=1 is loaded");
                 }
-                else IgnoredFlagsLoad(address, i, flags, cpl);
+                else IgnoredFlagsLoad(address, i, flags, cpl, interruptFlag);
                 break;
             }
             case Mnemonic.Mov or Mnemonic.Push:
             {
                 var register = i.Mnemonic == Mnemonic.Mov ? i.Op1Register : i.Op0Register;
                 ushort real = cpu.Segment((SegReg)(register - Register.ES)).Selector, virtualSelector = GuestRings.GuestSelector(real);
-                if (real != virtualSelector && !recorder.CountRepeat(address))
+                if (real != virtualSelector && !Seen(address))
                     recorder.Add(address, Text(i), $"{register} = 0x{real:x4} (RPL {real & 3}: the ring the VMM runs it at)", $"0x{virtualSelector:x4} (RPL {virtualSelector & 3})");
                 break;
             }
@@ -76,7 +100,7 @@ internal sealed class HoleDetector(Cpu cpu, VirtualCpu vcpu, InstructionEmulator
             {
                 bool gdt = i.Mnemonic == Mnemonic.Sgdt;
                 var (real, virtualTable) = gdt ? (cpu.Gdtr, vcpu.Gdtr) : (cpu.Idtr, vcpu.Idtr);
-                if (real != virtualTable && !recorder.CountRepeat(address))
+                if (real != virtualTable && !Seen(address))
                     recorder.Add(address, Text(i), $"base 0x{real.Base:x8} limit 0x{real.Limit:x4} (the VMM's table)", $"base 0x{virtualTable.Base:x8} limit 0x{virtualTable.Limit:x4} (its own)");
                 break;
             }
@@ -84,7 +108,7 @@ internal sealed class HoleDetector(Cpu cpu, VirtualCpu vcpu, InstructionEmulator
             {
                 bool ldt = i.Mnemonic == Mnemonic.Sldt;
                 ushort real = ldt ? cpu.Ldtr.Selector : cpu.Tr.Selector, virtualSelector = ldt ? vcpu.Ldtr.Selector : vcpu.Tr.Selector;
-                if (real != virtualSelector && !recorder.CountRepeat(address))
+                if (real != virtualSelector && !Seen(address))
                     recorder.Add(address, Text(i), $"selector 0x{real:x4} (the VMM's)", $"selector 0x{virtualSelector:x4} (its own)");
                 break;
             }
@@ -92,7 +116,7 @@ internal sealed class HoleDetector(Cpu cpu, VirtualCpu vcpu, InstructionEmulator
             {
                 uint mask = i.Op0Kind == OpKind.Register && i.Op0Register.IsGPR32() ? ~0u : 0xFFFF;
                 uint real = cpu.Cr0 & mask, virtualCr0 = vcpu.Cr0 & mask;
-                if (real != virtualCr0 && !recorder.CountRepeat(address))
+                if (real != virtualCr0 && !Seen(address))
                     recorder.Add(address, Text(i), $"CR0 0x{real:x8} (the VMM's: paging on)", $"CR0 0x{virtualCr0:x8} (its own)");
                 break;
             }
@@ -103,13 +127,14 @@ internal sealed class HoleDetector(Cpu cpu, VirtualCpu vcpu, InstructionEmulator
     }
 
     /// <summary>popf, or iret to the same ring: IF and IOPL stay as they are instead of being loaded.</summary>
-    private void IgnoredFlagsLoad(uint address, in Instruction i, uint value, int cpl)
+    private void IgnoredFlagsLoad(uint address, in Instruction i, uint value, int cpl, bool interruptFlag)
     {
-        var (interruptFlag, iopl) = vcpu.FlagsAfterLoad(value, cpl);
-        if ((interruptFlag == vcpu.InterruptFlag && iopl == vcpu.Iopl) || recorder.CountRepeat(address)) return;
+        bool loadedIf = cpl <= vcpu.Iopl ? (value & If) != 0 : interruptFlag;
+        int loadedIopl = vcpu.FlagsAfterLoad(value, cpl).Iopl;
+        if ((loadedIf == interruptFlag && loadedIopl == vcpu.Iopl) || Seen(address)) return;
         recorder.Add(address, Text(i),
-            $"IF={Bit(vcpu.InterruptFlag)} IOPL={vcpu.Iopl} unchanged: at ring {cpu.Cpl} with IOPL 0 it loads neither, so the VMM never learns the new IF",
-            $"IF={Bit(interruptFlag)} IOPL={iopl} loaded from 0x{value:x8}");
+            $"IF={Bit(interruptFlag)} IOPL={vcpu.Iopl} unchanged: at ring {cpu.Cpl} with IOPL 0 it loads neither, so the VMM never learns the new IF",
+            $"IF={Bit(loadedIf)} IOPL={loadedIopl} loaded from 0x{value:x8}");
     }
 
     private void DescriptorQuery(uint address, in Instruction i, int cpl)
@@ -125,7 +150,7 @@ internal sealed class HoleDetector(Cpu cpu, VirtualCpu vcpu, InstructionEmulator
         bool? virtualValid = emulator.Descriptors.Query((ushort)selector, kind, cpl, out uint virtualResult, out _);
         if (faulted || virtualValid is null) return;
         bool differs = real != virtualValid || (real && loads && realResult != virtualResult);
-        if (differs && !recorder.CountRepeat(address))
+        if (differs && !Seen(address))
             recorder.Add(address, Text(i), $"ZF={Bit(real)} result 0x{realResult:x8} (the VMM's GDT)", $"ZF={Bit(virtualValid.Value)} result 0x{virtualResult:x8} (its own GDT)");
     }
 

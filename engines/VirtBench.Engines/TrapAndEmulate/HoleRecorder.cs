@@ -33,6 +33,14 @@ internal sealed class HoleRecorder(GuestSymbols symbols, Counters counters)
         counters.Add(Event.VirtualizationHole);
     }
 
+    /// <summary>Takes back the last occurrence at an address (it faulted instead of running: it will run again).</summary>
+    public void Withdraw(uint address)
+    {
+        if (!_holes.TryGetValue(address, out var hole)) return;
+        counters.Raw[(int)Event.VirtualizationHole]--;
+        if (--hole.Count == 0) _holes.Remove(address);
+    }
+
     /// <summary>The holes, by address.</summary>
     public IReadOnlyList<VirtualizationHole> Holes =>
         _holes.OrderBy(h => h.Key)

@@ -108,7 +108,7 @@ internal sealed class TrapAndEmulateMonitor : IMonitor, IEmulationHost
 
     private void Dispatch(in GuestException e)
     {
-        int cpl = EnterVmm();
+        int cpl = EnterVmm(e.Kind == ExceptionKind.Fault ? _cpu.Segment(SegReg.Cs).Base + e.InstructionEip : null);
         if (cpl == 3 && e.Kind == ExceptionKind.Fault && _interrupts.TryDeliverHeld(cpl))
         {
             // A held interrupt the guest accepts in user mode (it got there by an iret that did not trap): taken at
@@ -140,7 +140,7 @@ internal sealed class TrapAndEmulateMonitor : IMonitor, IEmulationHost
     /// <inheritdoc />
     public void OnExternalInterrupt(Cpu cpu)
     {
-        int cpl = EnterVmm();
+        int cpl = EnterVmm(null);
         _interrupts.Arrived(cpl);
         LeaveVmm();
     }
@@ -150,14 +150,19 @@ internal sealed class TrapAndEmulateMonitor : IMonitor, IEmulationHost
         cpu.Stop(new RunOutcome(OutcomeKind.EngineStop, $"trap-and-emulate runs no VMX guest, yet a VM exit ({exit.Reason}) arrived"));
 
     /// <inheritdoc />
-    public void OnSensitiveInstruction(Cpu cpu, in SensitiveInstruction instruction) => Detector?.Observe(instruction);
+    public void OnSensitiveInstruction(Cpu cpu, in SensitiveInstruction instruction) => Detector?.Observe(instruction, GuestInterruptFlag);
+
+    /// <summary>The guest's IF as the VMM will take it at its next entry (see <see cref="EnterVmm"/>).</summary>
+    private bool GuestInterruptFlag => GuestCpl == 3 && _lastGuestCpl != 3 ? _cpu.InterruptsEnabled : _v.InterruptFlag;
 
     /// <summary>
-    /// Entering the VMM: the guest's privilege level. A guest found in user mode that the VMM last left in its kernel
-    /// got there by an iret that did not trap (real x86): its interrupt flag is what the real one is there.
+    /// Entering the VMM (by a fault of the instruction at <paramref name="faultingInstruction"/>, or else): the guest's
+    /// privilege level. A guest found in user mode that the VMM last left in its kernel got there by an iret that did
+    /// not trap (real x86): its interrupt flag is what the real one is there.
     /// </summary>
-    private int EnterVmm()
+    private int EnterVmm(uint? faultingInstruction)
     {
+        Detector?.Entered(faultingInstruction);
         int cpl = GuestCpl;
         if (cpl == 3 && _lastGuestCpl != 3) _v.InterruptFlag = _cpu.InterruptsEnabled;
         return cpl;
