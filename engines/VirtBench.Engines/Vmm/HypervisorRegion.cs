@@ -31,16 +31,22 @@ public static class HypervisorRegion
     }
 
     /// <summary>
-    /// A code or data descriptor with its limit lowered so that the segment ends below the region (expand-up
-    /// segments only; a segment that starts inside the region keeps no byte). Other descriptors are returned as
-    /// they are.
+    /// A code or data descriptor changed so that the segment ends below the region: an expand-up segment gets a lower
+    /// limit (one that starts inside the region keeps no byte and is marked not present); an expand-down segment,
+    /// which always covers the top of its range, is marked not present when that range reaches the region. Other
+    /// descriptors are returned as they are.
     /// </summary>
     public static (uint Low, uint High) Truncate(uint low, uint high)
     {
-        bool codeOrData = (high & 0x1000) != 0;
-        bool expandDown = codeOrData && (high & 0x0C00) == 0x0400;
-        if (!codeOrData || expandDown) return (low, high);
+        const uint NotPresent = ~0x8000u;
+        if ((high & 0x1000) == 0) return (low, high);
         uint segmentBase = (low >> 16) | ((high & 0xFF) << 16) | (high & 0xFF00_0000);
+        bool expandDown = (high & 0x0C00) == 0x0400;
+        if (expandDown)
+        {
+            ulong top = (ulong)segmentBase + ((high & 0x0040_0000) != 0 ? 0xFFFF_FFFFu : 0xFFFFu);
+            return top < Base ? (low, high) : (low, high & NotPresent);
+        }
         bool pages = (high & 0x0080_0000) != 0;
         uint limit = (low & 0xFFFF) | (high & 0x000F_0000);
         ulong end = (ulong)segmentBase + (pages ? ((ulong)limit << 12) | 0xFFF : limit);
@@ -50,7 +56,7 @@ public static class HypervisorRegion
         uint newLimit;
         if (allowed >= 0x0010_0000) { newLimit = (uint)(allowed >> 12) - 1; high |= 0x0080_0000; }
         else if (allowed > 0) { newLimit = (uint)allowed - 1; high &= ~0x0080_0000u; }
-        else { newLimit = 0; high &= ~(0x0080_0000u | 0x8000u); } // nothing left: not present
+        else { newLimit = 0; high &= ~0x0080_0000u & NotPresent; } // nothing left
         low = (low & 0xFFFF_0000) | (newLimit & 0xFFFF);
         high = (high & ~0x000F_0000u) | (newLimit & 0x000F_0000);
         return (low, high);
