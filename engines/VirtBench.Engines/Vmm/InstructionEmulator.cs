@@ -20,7 +20,7 @@ namespace VirtBench.Engines.Vmm;
 /// guest's timeline (timer interrupts, rdtsc) is the one it has on bare metal. The caller counts the trap and sets
 /// EIP from the result.
 /// </remarks>
-public sealed partial class InstructionEmulator : IVARegisterValueProvider
+public sealed partial class InstructionEmulator
 {
     private const uint IfBit = 1u << 9;
 
@@ -138,11 +138,32 @@ public sealed partial class InstructionEmulator : IVARegisterValueProvider
         else throw new ArgumentOutOfRangeException(nameof(r), $"register {r} is not emulated");
     }
 
-    ulong IVARegisterValueProvider.GetRegisterValue(Register register, int elementIndex, int elementSize) =>
-        register.IsSegmentRegister() ? _cpu.Segment((SegReg)(register - Register.ES)).Base : ReadRegister(register);
+    /// <summary>
+    /// The linear address of a memory operand of a guest instruction (segment base included), with the CPU's
+    /// registers: base + index x scale + displacement (wrapping at 16 bits with 16-bit addressing), or the string
+    /// operands' (E)SI and (E)DI. Computed here because Iced's own computation allocates a wrapper per call.
+    /// </summary>
+    public uint LinearAddress(in Instruction instruction, int operand)
+    {
+        switch (instruction.GetOpKind(operand))
+        {
+            case OpKind.MemorySegESI: return SegmentBase(instruction.MemorySegment) + _cpu.Esi;
+            case OpKind.MemorySegSI: return SegmentBase(instruction.MemorySegment) + (_cpu.Esi & 0xFFFF);
+            case OpKind.MemorySegEDI: return SegmentBase(instruction.MemorySegment) + _cpu.Edi;
+            case OpKind.MemorySegDI: return SegmentBase(instruction.MemorySegment) + (_cpu.Edi & 0xFFFF);
+            case OpKind.MemoryESEDI: return SegmentBase(Register.ES) + _cpu.Edi;
+            case OpKind.MemoryESDI: return SegmentBase(Register.ES) + (_cpu.Edi & 0xFFFF);
+        }
+        var (baseRegister, index) = (instruction.MemoryBase, instruction.MemoryIndex);
+        uint offset = instruction.MemoryDisplacement32;
+        if (baseRegister != Register.None) offset += ReadRegister(baseRegister);
+        if (index != Register.None) offset += ReadRegister(index) * (uint)instruction.MemoryIndexScale;
+        bool sixteenBit = baseRegister.IsGPR16() || index.IsGPR16() ||
+                          (baseRegister == Register.None && index == Register.None && instruction.MemoryDisplSize == 2);
+        return SegmentBase(instruction.MemorySegment) + (sixteenBit ? offset & 0xFFFF : offset);
+    }
 
-    /// <summary>The linear address of a memory operand of a guest instruction (segment base included), with the CPU's registers.</summary>
-    public uint LinearAddress(in Instruction instruction, int operand) => (uint)instruction.GetVirtualAddress(operand, 0, this);
+    private uint SegmentBase(Register segment) => _cpu.Segment((SegReg)(segment - Register.ES)).Base;
 
     private uint Linear(in Instruction i, int operand) => LinearAddress(i, operand);
 
