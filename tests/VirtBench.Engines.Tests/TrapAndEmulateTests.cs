@@ -178,6 +178,46 @@ public class TrapAndEmulateTests
         Assert.Contains("base 0xfc000000", hole.GuestSaw);
     }
 
+    [Theory]
+    [InlineData("trap-emulate")]
+    [InlineData("trap-emulate-pg")]
+    public void Writes_to_the_guests_GDT_reach_the_real_one(string engine)
+    {
+        // The GDT page is traced: a descriptor written with mov, then rewritten with rep movsb, takes effect.
+        var image = BareKernel.Build("gdt-writes", (a, hex) =>
+        {
+            a.mov(__dword_ptr[0x2018], 0x5000_FFFF);     // 0x18: data, base 0x5000, 64 KiB
+            a.mov(__dword_ptr[0x201C], 0x0040_9200);
+            a.mov(__word_ptr[0x1F00], 4 * 8 - 1);
+            a.lgdt(__[0x1F00]);
+            a.mov(__dword_ptr[0x5000], 0x1111_1111);
+            a.mov(__dword_ptr[0x6000], 0x2222_2222);
+            a.mov(__dword_ptr[0x3800], 0x6000_FFFF);     // the same descriptor with base 0x6000
+            foreach (bool rewrite in new[] { false, true })
+            {
+                if (rewrite)
+                {
+                    a.mov(esi, 0x3800);
+                    a.mov(edi, 0x2018);
+                    a.mov(ecx, 4);
+                    a.rep.movsb();
+                }
+                a.mov(eax, 0x18);
+                a.mov(ds, ax);
+                a.mov(eax, __dword_ptr[0]);
+                a.mov(ebx, 0x10);
+                a.mov(ds, bx);
+                a.call(hex);
+            }
+        });
+        var native = EngineCatalog.Get("native").Run(image, EngineFixtures.Options);
+        var run = EngineCatalog.Get(engine).Run(image, EngineFixtures.Options);
+
+        Assert.Equal("1111111122222222done\n", native.UartOutput);
+        Assert.Equal(native.UartOutput, run.UartOutput);
+        Assert.True(run.Total[Event.TracingFault] >= 6, $"{run.Total[Event.TracingFault]} tracing faults");
+    }
+
     private static Counters Measured(string engine, string workload, uint iterations) =>
         EngineFixtures.Run(engine, workload, iterations).Measured!;
 }

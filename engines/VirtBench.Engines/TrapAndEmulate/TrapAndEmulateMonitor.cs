@@ -1,4 +1,3 @@
-using Iced.Intel;
 using VirtBench.Engines.Vmm;
 using VirtBench.Machine;
 using VirtBench.Machine.Cpu;
@@ -22,7 +21,6 @@ internal sealed class TrapAndEmulateMonitor : IMonitor, IEmulationHost
     private const uint Cr0GuestBits = 0x2E, Cr4GuestBits = 4; // MP, EM, TS, NE; TSD: mirrored into the real registers
     private const uint Cr0Pg = 0x8000_0000, Cr0Wp = 0x1_0000, Cr4Pse = 0x10;
 
-    private readonly Pc _pc;
     private readonly Cpu _cpu;
     private readonly Counters _counters;
     private readonly VirtualCpu _v;
@@ -45,7 +43,6 @@ internal sealed class TrapAndEmulateMonitor : IMonitor, IEmulationHost
     /// <summary>Takes over the machine as the multiboot loader left it; <paramref name="mode"/> picks real x86 or the Popek-Goldberg CPU.</summary>
     public TrapAndEmulateMonitor(Pc pc, SensitiveMode mode)
     {
-        _pc = pc;
         _cpu = pc.Cpu;
         _counters = pc.Counters;
         _v = new VirtualCpu(new GuestAddressSpace(pc.Memory));

@@ -142,8 +142,9 @@ public sealed class ShadowPageTables
 
     /// <summary>
     /// Stops following the guest page at <paramref name="physical"/> because it no longer is a page table (the guest
-    /// freed it and reuses it): its shadows are discarded and its writes stop faulting. False, with nothing done,
-    /// if it is the directory of the current address space.
+    /// freed it and reuses it): its shadows are discarded and its writes stop faulting. False if its writes still
+    /// fault: it is the directory of the current address space (then nothing is done), or it is traced for another
+    /// reason (<see cref="TraceOther"/>).
     /// </summary>
     public bool Unshadow(uint physical)
     {
@@ -155,7 +156,7 @@ public sealed class ShadowPageTables
             DiscardDirectory(directory);
         }
         if (_tableOf[frame] is { } table) DiscardTable(table);
-        return true;
+        return !_otherTraced[frame];
     }
 
     /// <summary>Traces a guest page for another reason than paging (e.g. it holds the guest's GDT): see <see cref="OtherTracedPageWritten"/>.</summary>
