@@ -8,6 +8,8 @@ public static class EngineCatalog
     [
         new Native.NativeEngine(),
         new Emulation.EmulationEngine(),
+        new TrapAndEmulate.TrapAndEmulateEngine(Machine.Monitor.SensitiveMode.Observe),
+        new TrapAndEmulate.TrapAndEmulateEngine(Machine.Monitor.SensitiveMode.Trap),
         new Paravirt.ParavirtEngine(),
     ];
 

@@ -95,6 +95,9 @@ public sealed class ReportTests(ReportFolder report) : IClassFixture<ReportFolde
         Assert.Contains("irq_save+0x1", html);
         Assert.Contains("IF=0 (the virtual flag)", html);
         Assert.Contains("<span class=\"diverged\">diverged</span>", html);
+        // Per engine: the verdict, a row per workload, a row per hole site with the workloads it happened in.
+        Assert.Matches("<h3>trap-emulate</h3><p><b>1 sensitive instruction passed over, [0-9,]+ times, in [0-9]+ of [0-9]+ workloads.</b>", html);
+        Assert.Contains("syscall (1,234)", html);
         Assert.Contains("modeled</span>", html);
         Assert.Contains("measured on this host", html);
         // Every profile figure appears with its source.
@@ -121,7 +124,8 @@ public sealed class ReportTests(ReportFolder report) : IClassFixture<ReportFolde
         string md = File.ReadAllText(Path.Combine(report.Directory, "summary.md"));
         Assert.Contains("| workload | native cycles/op | trap-emulate-pg | hw-shadow | paravirt | trap-emulate |", md);
         Assert.Contains("- **trap-emulate x syscall**: diverged: UART output differs from native's", md);
-        Assert.Contains("`pushfd` at irq_save+0x1 x1234", md);
+        Assert.Contains("**trap-emulate** (output versus native: ", md);
+        Assert.Contains("- `pushfd` at irq_save+0x1: saw IF=1 (the real flag); should have seen IF=0 (the virtual flag). In syscall x1234", md);
     }
 
     [Fact]

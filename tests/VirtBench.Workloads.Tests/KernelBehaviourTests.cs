@@ -411,3 +411,5 @@ public sealed class NativeKernelBehaviourTests() : KernelBehaviourTests(new Engi
 
 /// <summary><see cref="KernelBehaviourTests"/> on the paravirt engine (paravirtual kernel).</summary>
 public sealed class ParavirtKernelBehaviourTests() : KernelBehaviourTests(new EngineRunner("paravirt"));
+/// <summary><see cref="KernelBehaviourTests"/> on trap-and-emulate on the Popek-Goldberg CPU.</summary>
+public sealed class TrapEmulatePgKernelBehaviourTests() : KernelBehaviourTests(new EngineRunner("trap-emulate-pg"));

@@ -48,3 +48,5 @@ public sealed class EmulationWorkloadRunTests() : WorkloadRunTests(new EngineRun
 
 /// <summary><see cref="WorkloadRunTests"/> on the paravirt engine (paravirtual kernel).</summary>
 public sealed class ParavirtWorkloadRunTests() : WorkloadRunTests(new EngineRunner("paravirt"));
+/// <summary><see cref="WorkloadRunTests"/> on trap-and-emulate on the Popek-Goldberg CPU (real x86's trap-emulate may diverge: see the engine tests).</summary>
+public sealed class TrapEmulatePgWorkloadRunTests() : WorkloadRunTests(new EngineRunner("trap-emulate-pg"));

@@ -31,6 +31,13 @@ public sealed class GuestAddressSpace(PhysicalMemory memory)
     public bool WriteProtect { get; set; }
 
     /// <summary>
+    /// Called after <see cref="TryWrite"/> stored bytes (guest-physical address, length; never across a page), so
+    /// that a VMM can follow its own writes into pages it traces (page tables, descriptor tables). Accessed and
+    /// dirty updates made by walks are not reported.
+    /// </summary>
+    public Action<uint, int>? Written { get; set; }
+
+    /// <summary>
     /// Which machine frames the guest owns, when that is not simply guest RAM (a paravirtual domain also owns its
     /// bootstrap page tables and shares the hypervisor's shared-info page); null means guest RAM.
     /// </summary>
@@ -78,11 +85,13 @@ public sealed class GuestAddressSpace(PhysicalMemory memory)
         if (!allowed) return Fault(errorBase | 1, pdeAddress, pteAddress, pde, pte);
         if (setAccessedDirty)
         {
-            if ((pde & Accessed) == 0) Memory.Write32(pdeAddress, pde |= Accessed);
+            int updates = 0;
+            if ((pde & Accessed) == 0) { Memory.Write32(pdeAddress, pde |= Accessed); updates++; }
             uint entryAddress = pteAddress != 0 ? pteAddress : pdeAddress;
+            if (pteAddress == 0) pte = pde;
             uint updated = pte | Accessed | (write ? Dirty : 0);
-            if (updated != pte) Memory.Write32(entryAddress, pte = updated);
-            t = t with { Pde = pde, Pte = pte };
+            if (updated != pte) { Memory.Write32(entryAddress, pte = updated); updates++; }
+            t = t with { Pde = pteAddress == 0 ? pte : pde, Pte = pte, AccessedDirtyUpdates = updates };
         }
         if (!IsGuestRam(physical)) return t with { Status = GuestTranslationStatus.OutsideGuestRam };
         return t;
@@ -95,13 +104,9 @@ public sealed class GuestAddressSpace(PhysicalMemory memory)
     public bool TryRead(uint linear, int size, bool user, out uint value, out GuestTranslation failure)
     {
         value = 0;
-        for (int i = 0; i < size; i++)
-        {
-            var t = Translate(linear + (uint)i, MemoryAccess.Read, user);
-            if (!t.Ok) { failure = t; return false; }
-            value |= (uint)Memory.Read8(t.Physical) << (8 * i);
-        }
-        failure = default;
+        Span<uint> physical = stackalloc uint[4];
+        if (!TranslateRange(linear, size, MemoryAccess.Read, user, physical, out failure)) return false;
+        for (int i = 0; i < size; i++) value |= (uint)Memory.Read8(physical[i]) << (8 * i);
         return true;
     }
 
@@ -109,14 +114,16 @@ public sealed class GuestAddressSpace(PhysicalMemory memory)
     public bool TryWrite(uint linear, int size, bool user, uint value, out GuestTranslation failure)
     {
         Span<uint> physical = stackalloc uint[4];
+        if (!TranslateRange(linear, size, MemoryAccess.Write, user, physical, out failure)) return false;
+        int start = 0;
         for (int i = 0; i < size; i++)
         {
-            var t = Translate(linear + (uint)i, MemoryAccess.Write, user);
-            if (!t.Ok) { failure = t; return false; }
-            physical[i] = t.Physical;
+            Memory.Write8(physical[i], (byte)(value >> (8 * i)));
+            bool pageEnds = i == size - 1 || physical[i + 1] != physical[i] + 1 || (physical[i + 1] & 0xFFF) == 0;
+            if (!pageEnds) continue;
+            Written?.Invoke(physical[start], i - start + 1);
+            start = i + 1;
         }
-        for (int i = 0; i < size; i++) Memory.Write8(physical[i], (byte)(value >> (8 * i)));
-        failure = default;
         return true;
     }
 
@@ -143,12 +150,35 @@ public sealed class GuestAddressSpace(PhysicalMemory memory)
     /// <summary>Reads up to <paramref name="destination"/>.Length bytes (e.g. an instruction); returns how many were readable.</summary>
     public int ReadBytes(uint linear, Span<byte> destination, bool user)
     {
-        for (int i = 0; i < destination.Length; i++)
+        int done = 0;
+        while (done < destination.Length)
         {
-            var t = Translate(linear + (uint)i, MemoryAccess.Execute, user, setAccessedDirty: false);
-            if (!t.Ok) return i;
-            destination[i] = Memory.Read8(t.Physical);
+            uint at = linear + (uint)done;
+            var t = Translate(at, MemoryAccess.Execute, user, setAccessedDirty: false);
+            if (!t.Ok) return done;
+            int chunk = (int)Math.Min((uint)(destination.Length - done), 4096 - (at & 0xFFF));
+            for (int i = 0; i < chunk; i++) destination[done + i] = Memory.Read8(t.Physical + (uint)i);
+            done += chunk;
         }
-        return destination.Length;
+        return done;
+    }
+
+    /// <summary>Translates every byte of [linear, linear+size) (one walk per page), or returns the failing translation.</summary>
+    private bool TranslateRange(uint linear, int size, MemoryAccess access, bool user, Span<uint> physical, out GuestTranslation failure)
+    {
+        failure = default;
+        var t = default(GuestTranslation);
+        for (int i = 0; i < size; i++)
+        {
+            uint at = linear + (uint)i;
+            if (i == 0 || (at & 0xFFF) == 0)
+            {
+                t = Translate(at, access, user);
+                if (!t.Ok) { failure = t; return false; }
+                physical[i] = t.Physical;
+            }
+            else physical[i] = physical[i - 1] + 1;
+        }
+        return true;
     }
 }

@@ -33,4 +33,7 @@ public readonly record struct GuestTranslation(
 
     /// <summary>The PTE's dirty bit.</summary>
     public bool Dirty => (Pte & 0x40) != 0;
+
+    /// <summary>Guest entries (PDE, PTE) whose accessed or dirty bit the walk set.</summary>
+    public int AccessedDirtyUpdates { get; init; }
 }

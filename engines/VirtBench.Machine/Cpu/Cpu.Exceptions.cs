@@ -54,6 +54,7 @@ public sealed partial class Cpu
     {
         var p = _pending;
         _hasPending = false;
+        Aborted = false; // a fault raised while fetching (outside a block) must not abort the next instruction
         Eip = faultingEip;
         if (_nestedFaultPending)
         {
@@ -135,10 +136,7 @@ public sealed partial class Cpu
             }
             if (second.Vector == Vectors.PF) Cr2 = second.Address;
             if (current == Vectors.DF) { TripleFault($"{Vectors.Name(second.Vector)} while delivering a double fault"); return false; }
-            bool firstContributory = IsContributory(current) && currentKind is ExceptionKind.Fault or ExceptionKind.Trap;
-            bool firstPageFault = current == Vectors.PF && currentKind == ExceptionKind.Fault;
-            bool secondSerious = IsContributory(second.Vector) || second.Vector == Vectors.PF;
-            if ((firstContributory && IsContributory(second.Vector)) || (firstPageFault && secondSerious))
+            if (MakesDoubleFault(current, currentKind, second.Vector))
             {
                 current = Vectors.DF; currentError = 0;
             }
@@ -177,6 +175,19 @@ public sealed partial class Cpu
     }
 
     private static bool IsContributory(int v) => v is Vectors.DE or Vectors.TS or Vectors.NP or Vectors.SS or Vectors.GP;
+
+    /// <summary>
+    /// The x86 double-fault rule: true when <paramref name="second"/>, raised while delivering
+    /// <paramref name="first"/>, turns into #DF (contributory after contributory, or contributory/#PF after #PF);
+    /// otherwise the second exception is delivered instead. VMMs that deliver into a guest apply the same rule.
+    /// </summary>
+    internal static bool MakesDoubleFault(int first, ExceptionKind firstKind, int second)
+    {
+        bool firstContributory = IsContributory(first) && firstKind is ExceptionKind.Fault or ExceptionKind.Trap;
+        bool firstPageFault = first == Vectors.PF && firstKind == ExceptionKind.Fault;
+        bool secondSerious = IsContributory(second) || second == Vectors.PF;
+        return (firstContributory && IsContributory(second)) || (firstPageFault && secondSerious);
+    }
 
     /// <summary>Stops the machine as a triple fault (shutdown) does; the run ends with a clear message.</summary>
     internal void TripleFault(string why)

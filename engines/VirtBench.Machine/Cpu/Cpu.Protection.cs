@@ -404,6 +404,17 @@ public sealed partial class Cpu
             faulted = true;
             return false;
         }
+        return EvaluateDescriptorQuery(selector, lo, hi, kind, Cpl, out result);
+    }
+
+    /// <summary>
+    /// The rule of lar (0), lsl (1), verr (2) and verw (3) for a descriptor already read, at privilege level
+    /// <paramref name="cpl"/>: true with the access rights or limit when it is valid and visible there.
+    /// (VMMs evaluate it against the guest's own tables at the guest's privilege level.)
+    /// </summary>
+    internal static bool EvaluateDescriptorQuery(ushort selector, uint lo, uint hi, int kind, int cpl, out uint result)
+    {
+        result = 0;
         var d = Machine.Cpu.Segment.FromDescriptor(selector, lo, hi);
         int type = d.Rights & 0xF;
         bool typeOk = kind switch
@@ -414,7 +425,7 @@ public sealed partial class Cpu
             _ => d.IsWritable,
         };
         if (!typeOk) return false;
-        if (!d.IsConforming && (d.Dpl < Cpl || d.Dpl < (selector & 3))) return false;
+        if (!d.IsConforming && (d.Dpl < cpl || d.Dpl < (selector & 3))) return false;
         result = kind == 0 ? hi & 0x00F0_FF00 : d.Limit;
         return true;
     }

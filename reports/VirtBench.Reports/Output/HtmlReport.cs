@@ -110,38 +110,71 @@ internal static class HtmlReport
         html.AppendLine("<div class=\"holes\"><h2 id=\"holes\">Virtualization holes</h2>");
         html.AppendLine("<p>On real x86, some instructions are <i>sensitive</i> (their result depends on or changes privileged state) but " +
                         "<i>unprivileged</i>: run by a deprivileged guest kernel, they do not trap, so a trap-and-emulate VMM never sees them and " +
-                        "the guest observes the real machine instead of its virtual one (Popek and Goldberg's condition fails). Each row is such " +
-                        "an instruction that an engine passed over; the status says whether the guest's output then diverged from native's.</p>");
-        var byWorkload = results.Workloads
-            .Select(w => (Workload: w.Name, Pairs: results.Results.Where(r => r.Workload == w.Name && (r.Holes.Count > 0 || r.Status == RunStatus.Diverged)).ToList()))
-            .Where(x => x.Pairs.Count > 0).ToList();
-        if (byWorkload.Count == 0)
+                        "the guest observes the real machine instead of its virtual one (Popek and Goldberg's condition fails). Below, each such " +
+                        "instruction an engine passed over, and for each workload whether the guest's output then diverged from native's.</p>");
+        var engines = results.Engines.Select(e => e.Name)
+            .Where(e => results.Results.Any(r => r.Engine == e && (r.Holes.Count > 0 || r.Status == RunStatus.Diverged))).ToList();
+        if (engines.Count == 0)
             html.AppendLine("<p><b>No engine in this run passed over a virtualization hole or diverged from native.</b> " +
                             "(The trap-emulate engine records holes; trap-emulate-pg, on a CPU where every sensitive instruction traps, has none.)</p>");
-        foreach (var (workload, pairs) in byWorkload)
+        foreach (string engine in engines)
         {
-            html.AppendLine($"<h3>{E(workload)}</h3><table><tr><th>engine</th><th>status</th><th>location</th><th>instruction</th>" +
-                            "<th>guest saw</th><th>should have seen</th><th>times</th></tr>");
-            foreach (var r in pairs)
-            {
-                string status = $"<span class=\"{StatusClass(r)}\">{StatusName(r)}</span>{(r.Message.Length > 0 ? "<br><span class=\"small\">" + E(r.Message) + "</span>" : "")}";
-                if (r.Holes.Count == 0)
-                {
-                    html.AppendLine($"<tr><td>{E(r.Engine)}</td><td>{status}</td><td colspan=\"5\">no hole recorded</td></tr>");
-                    continue;
-                }
-                for (int i = 0; i < r.Holes.Count; i++)
-                {
-                    var h = r.Holes[i];
-                    string lead = i == 0 ? $"<td rowspan=\"{r.Holes.Count}\">{E(r.Engine)}</td><td rowspan=\"{r.Holes.Count}\">{status}</td>" : "";
-                    html.AppendLine($"<tr>{lead}<td><code>{E(h.Location)}</code> (0x{h.GuestAddress:x8})</td><td><code>{E(h.Instruction)}</code></td>" +
-                                    $"<td>{E(h.GuestSaw)}</td><td>{E(h.ShouldHaveSeen)}</td><td class=\"num\">{h.Count:N0}</td></tr>");
-                }
-            }
-            html.AppendLine("</table>");
+            var pairs = results.Results.Where(r => r.Engine == engine).ToList();
+            HoleVerdict(html, engine, pairs);
+            HolesByWorkload(html, pairs);
+            HolesBySite(html, pairs);
         }
         html.AppendLine("</div>");
     }
+
+    /// <summary>One sentence per engine: how many sensitive instructions it passed over, and what that did to the output.</summary>
+    private static void HoleVerdict(StringBuilder html, string engine, IReadOnlyList<PairResult> pairs)
+    {
+        int sites = pairs.SelectMany(r => r.Holes).Select(h => (h.Location, h.Instruction)).Distinct().Count();
+        ulong executions = pairs.SelectMany(r => r.Holes).Aggregate(0ul, (sum, h) => sum + h.Count);
+        int withHoles = pairs.Count(r => r.Holes.Count > 0);
+        string outcomes = string.Join(", ", pairs.GroupBy(r => r.Status).OrderBy(g => g.Key)
+            .Select(g => $"<span class=\"{g.Key.ToString().ToLowerInvariant()}\">{g.Key.ToString().ToLowerInvariant()}</span> on {g.Count()}"));
+        html.AppendLine($"<h3>{E(engine)}</h3><p><b>{sites} sensitive instruction{(sites == 1 ? "" : "s")} passed over, {executions:N0} time{(executions == 1 ? "" : "s")}, " +
+                        $"in {withHoles} of {pairs.Count} workloads.</b> Compared with native's output: {outcomes}. An ok status beside holes means the " +
+                        "guest's output survived what it saw wrongly; its counts, and so its cost, are still those of an incorrect VMM.</p>");
+    }
+
+    private static void HolesByWorkload(StringBuilder html, IReadOnlyList<PairResult> pairs)
+    {
+        html.AppendLine("<table><tr><th>workload</th><th>status</th><th>hole sites</th><th>hole executions</th>" +
+                        "<th>per operation (measured region)</th></tr>");
+        foreach (var r in pairs)
+        {
+            ulong executions = r.Holes.Aggregate(0ul, (sum, h) => sum + h.Count);
+            double rate = r.Measured is { } m && r.Ops > 0 ? (double)m[Event.VirtualizationHole] / r.Ops : double.NaN;
+            string perOp = double.IsNaN(rate) ? "-" : rate < 10 ? rate.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) : Format.Cycles(rate);
+            html.AppendLine($"<tr><td>{E(r.Workload)}</td><td>{StatusCell(r)}</td><td class=\"num\">{r.Holes.Count}</td>" +
+                            $"<td class=\"num\">{executions:N0}</td><td class=\"num\">{perOp}</td></tr>");
+        }
+        html.AppendLine("</table>");
+    }
+
+    /// <summary>Each hole once (a guest address and instruction), with what the guest saw and the workloads it happened in.</summary>
+    private static void HolesBySite(StringBuilder html, IReadOnlyList<PairResult> pairs)
+    {
+        var sites = pairs.SelectMany(r => r.Holes.Select(h => (Pair: r, Hole: h)))
+            .GroupBy(x => (x.Hole.Location, x.Hole.Instruction, x.Hole.GuestAddress))
+            .OrderBy(g => g.Key.GuestAddress).ToList();
+        if (sites.Count == 0) return;
+        html.AppendLine("<table><tr><th>location</th><th>instruction</th><th>guest saw</th><th>should have seen</th><th>workloads (times)</th></tr>");
+        foreach (var site in sites)
+        {
+            var first = site.First().Hole;
+            string where = string.Join(", ", site.Select(x => $"{E(x.Pair.Workload)} ({x.Hole.Count:N0})"));
+            html.AppendLine($"<tr><td><code>{E(first.Location)}</code> (0x{first.GuestAddress:x8})</td><td><code>{E(first.Instruction)}</code></td>" +
+                            $"<td>{E(first.GuestSaw)}</td><td>{E(first.ShouldHaveSeen)}</td><td>{where}</td></tr>");
+        }
+        html.AppendLine("</table>");
+    }
+
+    private static string StatusCell(PairResult r) =>
+        $"<span class=\"{StatusClass(r)}\">{StatusName(r)}</span>{(r.Message.Length > 0 ? "<br><span class=\"small\">" + E(r.Message) + "</span>" : "")}";
 
     private static void AllResults(StringBuilder html, SuiteResults results)
     {
@@ -154,7 +187,7 @@ internal static class HtmlReport
         {
             double entries = VmmEntriesChart.PerOperation(r);
             html.AppendLine($"<tr><td>{E(r.Engine)}</td><td>{E(r.Workload)}</td>" +
-                            $"<td><span class=\"{StatusClass(r)}\">{StatusName(r)}</span>{(r.Message.Length > 0 ? "<br><span class=\"small\">" + E(r.Message) + "</span>" : "")}</td>" +
+                            $"<td>{StatusCell(r)}</td>" +
                             $"<td class=\"num\">{r.Ops:N0}</td><td class=\"num\">{(r.Priced is { } p ? Format.Cycles(p.CyclesPerOp) : "-")}</td>" +
                             $"<td class=\"num\">{Format.Overhead(r.Priced?.OverheadVsNative)}</td>" +
                             $"<td class=\"num\">{(r.Ops > 0 ? Format.Cycles((double)r.GuestInstructions / r.Ops) : "-")}</td>" +

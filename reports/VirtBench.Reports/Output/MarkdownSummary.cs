@@ -26,13 +26,19 @@ internal static class MarkdownSummary
         foreach (var r in notOk) md.AppendLine($"- **{r.Engine} x {r.Workload}**: {r.Status.ToString().ToLowerInvariant()}: {r.Message}");
         md.AppendLine();
 
-        var holes = results.Results.Where(r => r.Holes.Count > 0).ToList();
         md.AppendLine("## Virtualization holes").AppendLine();
-        if (holes.Count == 0) md.AppendLine("No engine in this run passed over a virtualization hole.");
-        foreach (var r in holes)
-            md.AppendLine($"- **{r.Engine} x {r.Workload}** ({r.Status.ToString().ToLowerInvariant()}): " +
-                          string.Join("; ", r.Holes.Select(h => $"`{h.Instruction}` at {h.Location} x{h.Count}")));
-        md.AppendLine();
+        var holey = results.Results.Where(r => r.Holes.Count > 0).GroupBy(r => r.Engine).ToList();
+        if (holey.Count == 0) md.AppendLine("No engine in this run passed over a virtualization hole.");
+        foreach (var engine in holey)
+        {
+            var all = results.Results.Where(r => r.Engine == engine.Key).ToList();
+            md.AppendLine($"**{engine.Key}** (output versus native: " +
+                          string.Join(", ", all.GroupBy(r => r.Status).OrderBy(g => g.Key).Select(g => $"{g.Key.ToString().ToLowerInvariant()} on {g.Count()}")) + "):").AppendLine();
+            foreach (var site in engine.SelectMany(r => r.Holes.Select(h => (Pair: r, Hole: h))).GroupBy(x => (x.Hole.GuestAddress, x.Hole.Location, x.Hole.Instruction)).OrderBy(g => g.Key.GuestAddress))
+                md.AppendLine($"- `{site.Key.Instruction}` at {site.Key.Location}: saw {site.First().Hole.GuestSaw}; should have seen {site.First().Hole.ShouldHaveSeen}. " +
+                              "In " + string.Join(", ", site.Select(x => $"{x.Pair.Workload} x{x.Hole.Count}")) + ".");
+            md.AppendLine();
+        }
         md.AppendLine("Files: `index.html` (the full report), `results.json` (everything, schema in docs/results-schema.md), " +
                       "`results.csv`, `charts/*.png`.");
         return md.ToString();

@@ -289,13 +289,23 @@ internal static unsafe class Strings
             if (T.Compares && equal != (op.Aux == 1)) break; // repe stops on a difference, repne on equality
         }
         if (done > 1) c.Ticks += done - 1; // retiring adds the last tick
+        if (done > 1 && c.Ticks + 1 >= NextEvent(c))
+        {
+            // Its elements took the time to the next timer deadline (or the budget): the block ends here, so the
+            // ops after it do not run late into the event, wherever the block happened to start.
+            c.Eip = op.NextEip;
+            return false;
+        }
         return true;
     }
+
+    /// <summary>The tick of the next timer deadline or the budget's end.</summary>
+    private static ulong NextEvent(Cpu c) => Math.Min(c.Timer?.NextDeadline ?? ulong.MaxValue, c.Budget);
 
     /// <summary>Elements this slice may process: up to the next timer deadline or budget end (at least one).</summary>
     private static uint SliceLength(Cpu c)
     {
-        ulong end = Math.Min(c.Timer?.NextDeadline ?? ulong.MaxValue, c.Budget);
+        ulong end = NextEvent(c);
         ulong left = end > c.Ticks ? end - c.Ticks : 1;
         return (uint)Math.Clamp(left, 1, Slice);
     }
