@@ -15,90 +15,49 @@ namespace VirtBench.Engines.TrapAndEmulate;
 /// interrupts are reflected through the guest's IDT. On real x86 (<see cref="SensitiveMode.Observe"/>) sensitive
 /// instructions run without trapping; the <see cref="HoleDetector"/> records what the guest saw instead.
 /// </summary>
-internal sealed class TrapAndEmulateMonitor : IMonitor, IEmulationHost
+internal sealed class TrapAndEmulateMonitor : IMonitor
 {
-    private const uint RealCr0 = 0x8001_0011;                // PG, WP, ET, PE: the VMM's paging and write protection
-    private const uint Cr0GuestBits = 0x2E, Cr4GuestBits = 4; // MP, EM, TS, NE; TSD: mirrored into the real registers
-    private const uint Cr0Pg = 0x8000_0000, Cr0Wp = 0x1_0000, Cr4Pse = 0x10;
-
     private readonly Cpu _cpu;
     private readonly Counters _counters;
+    private readonly DeprivilegedVmm _vmm;
     private readonly VirtualCpu _v;
-    private readonly ShadowPageTables _shadows;
-    private readonly MonitorDescriptorTables _tables;
-    private readonly GuestInstructionDecoder _decoder;
-    private readonly InstructionEmulator _emulator;
-    private readonly ExceptionReflection _reflection;
     private readonly VirtualInterrupts _interrupts;
     private readonly bool _sensitiveTraps;
-    private readonly List<uint> _gdtPages = [];
     private int _lastGuestCpl;
-    private ulong _stuckTicks;
-    private uint _stuckEip;
-    private int _stuckEntries;
-
-    /// <summary>VMM entries at one guest instruction and time after which the run stops (a loop that makes no progress).</summary>
-    private const int StuckLimit = 1000;
 
     /// <summary>Takes over the machine as the multiboot loader left it; <paramref name="mode"/> picks real x86 or the Popek-Goldberg CPU.</summary>
     public TrapAndEmulateMonitor(Pc pc, SensitiveMode mode)
     {
         _cpu = pc.Cpu;
         _counters = pc.Counters;
-        _v = new VirtualCpu(new GuestAddressSpace(pc.Memory));
-        var vmm = new VmmMemory(pc.Memory);
-        _shadows = new ShadowPageTables(_cpu, _v.Memory, vmm);
-        _tables = new MonitorDescriptorTables(vmm, _shadows);
-        _decoder = new GuestInstructionDecoder(_v.Memory);
-        _emulator = new InstructionEmulator(_cpu, _v, new VirtualDevices(pc), this);
-        _reflection = new ExceptionReflection(_cpu, _v);
-        _interrupts = new VirtualInterrupts(pc, _v, _reflection);
+        _vmm = new DeprivilegedVmm(pc);
+        _v = _vmm.Virtual;
+        _interrupts = _vmm.Interrupts;
         _sensitiveTraps = mode == SensitiveMode.Trap;
         if (mode == SensitiveMode.Observe)
-            Detector = new HoleDetector(_cpu, _v, _emulator, _interrupts, new HoleRecorder(pc.Image.Symbols, _counters));
-        Boot(mode);
+            Detector = new HoleDetector(_cpu, _v, _vmm.Emulator, _interrupts, new HoleRecorder(pc.Image.Symbols, _counters));
+        _vmm.Boot(this, mode);
+        _lastGuestCpl = GuestCpl;
     }
 
     /// <summary>The virtualization-hole detector on real x86, else null.</summary>
     public HoleDetector? Detector { get; }
 
-    private int GuestCpl => GuestRings.GuestRing(_cpu.Cpl);
-
-    private void Boot(SensitiveMode mode)
-    {
-        _v.CaptureFrom(_cpu);
-        _tables.InstallBootDescriptors();
-        _tables.LoadInto(_cpu);
-        _shadows.OtherTracedPageWritten = (_, _) => _tables.Mirror(_v);
-        _shadows.Activate();
-        _cpu.SetCr4(0);
-        _cpu.SetCr0(RealCr0);
-        // Multiboot's flat selectors, on the VMM's deprivileged copies of them.
-        _cpu.LoadSegmentUnchecked(SegReg.Cs, GuestRings.RealSelector(_cpu.Segment(SegReg.Cs).Selector));
-        _cpu.LoadSegmentUnchecked(SegReg.Ss, GuestRings.RealSelector(_cpu.Segment(SegReg.Ss).Selector));
-        foreach (var r in (ReadOnlySpan<SegReg>)[SegReg.Ds, SegReg.Es, SegReg.Fs, SegReg.Gs])
-            _cpu.LoadSegmentUnchecked(r, _cpu.Segment(r).Selector);
-        _cpu.Eflags = (_cpu.Eflags | (uint)FlagBits.IF) & ~(uint)FlagBits.IOPL;
-        _cpu.MonitorOwnsPageTableRoot = true;
-        _cpu.ExternalInterruptsToMonitor = true;
-        _cpu.SensitiveInstructions = mode;
-        _cpu.Monitor = this;
-        _lastGuestCpl = GuestCpl;
-    }
+    private int GuestCpl => _vmm.GuestCpl;
 
     // ---- The VMM's entry points ----
 
     /// <inheritdoc />
-    public Disposition OnException(Cpu cpu, in GuestException e)
+    public Disposition OnException(Cpu cpu, in GuestException exception)
     {
         try
         {
-            Dispatch(e);
+            Dispatch(exception);
         }
         catch (Exception error) when (error is InvalidOperationException or ArgumentException)
         {
             // A defect of this VMM, not of the guest: stop cleanly and say so rather than take the host down.
-            cpu.Stop(new RunOutcome(OutcomeKind.EngineStop, $"VMM error handling {Vectors.Name(e.Vector)} at EIP 0x{e.InstructionEip:x8}: {error.Message}"));
+            cpu.Stop(new RunOutcome(OutcomeKind.EngineStop, $"VMM error handling {Vectors.Name(exception.Vector)} at EIP 0x{exception.InstructionEip:x8}: {error.Message}"));
         }
         return Disposition.Handled;
     }
@@ -113,25 +72,29 @@ internal sealed class TrapAndEmulateMonitor : IMonitor, IEmulationHost
             LeaveVmm();
             return;
         }
-        switch (e)
+        var outcome = e switch
         {
-            case { Kind: ExceptionKind.SoftwareInterrupt }:
-                _counters.Add(Event.TrapSoftwareInterrupt);
-                _reflection.Reflect(e.Vector, e.Kind, null, e.InstructionEip, e.NextEip, cpl);
-                break;
-            case { Vector: Vectors.PF, Kind: ExceptionKind.Fault }:
-                _counters.Add(Event.TrapPageFault);
-                PageFault(e.FaultAddress, e.ErrorCode ?? 0, e.InstructionEip, cpl);
-                break;
-            case { Vector: Vectors.GP, Kind: ExceptionKind.Fault }:
-                GeneralProtection(e.ErrorCode ?? 0, e.InstructionEip, cpl);
-                break;
-            default:
-                _counters.Add(Event.TrapException);
-                _reflection.Reflect(e.Vector, e.Kind, e.ErrorCode, e.InstructionEip, e.Kind == ExceptionKind.Trap ? e.NextEip : e.InstructionEip, cpl);
-                break;
-        }
+            { Kind: ExceptionKind.SoftwareInterrupt } => SoftwareInterrupt(e, cpl),
+            { Vector: Vectors.PF, Kind: ExceptionKind.Fault } => _vmm.PageFault(e.FaultAddress, e.ErrorCode ?? 0, e.InstructionEip, cpl),
+            { Vector: Vectors.GP, Kind: ExceptionKind.Fault } => _vmm.GeneralProtection(e.ErrorCode ?? 0, e.InstructionEip, cpl, _sensitiveTraps),
+            _ => OtherException(e, cpl),
+        };
+        if (outcome.Kind == VmmOutcomeKind.Continue) _cpu.Eip = outcome.NextEip;
         LeaveVmm();
+    }
+
+    private VmmOutcome SoftwareInterrupt(in GuestException e, int cpl)
+    {
+        _counters.Add(Event.TrapSoftwareInterrupt);
+        _vmm.Reflection.Reflect(e.Vector, e.Kind, null, e.InstructionEip, e.NextEip, cpl);
+        return VmmOutcome.Reflected;
+    }
+
+    private VmmOutcome OtherException(in GuestException e, int cpl)
+    {
+        _counters.Add(Event.TrapException);
+        _vmm.Reflection.Reflect(e.Vector, e.Kind, e.ErrorCode, e.InstructionEip, e.Kind == ExceptionKind.Trap ? e.NextEip : e.InstructionEip, cpl);
+        return VmmOutcome.Reflected;
     }
 
     /// <inheritdoc />
@@ -169,160 +132,6 @@ internal sealed class TrapAndEmulateMonitor : IMonitor, IEmulationHost
     {
         _lastGuestCpl = GuestCpl;
         _interrupts.Update();
-        if (_cpu.Ticks != _stuckTicks || _cpu.Eip != _stuckEip) (_stuckTicks, _stuckEip, _stuckEntries) = (_cpu.Ticks, _cpu.Eip, 0);
-        else if (++_stuckEntries == StuckLimit)
-            _cpu.Stop(new RunOutcome(OutcomeKind.EngineStop, $"the VMM made no progress: {StuckLimit} entries at EIP 0x{_cpu.Eip:x8} without the guest advancing"));
-    }
-
-    // ---- Causes ----
-
-    /// <summary>A #GP: a privileged (or sensitive) instruction to emulate, an access to the hypervisor region, or the guest's own.</summary>
-    private void GeneralProtection(uint errorCode, uint eip, int cpl)
-    {
-        uint linear = _cpu.Segment(SegReg.Cs).Base + eip;
-        if (HypervisorRegion.Contains(linear))
-        {
-            Reflect(HypervisorRegion.GuestFaultFor(_v.Memory, linear, MemoryAccess.Execute, cpl == 3), eip, cpl);
-            return;
-        }
-        if (!_decoder.TryDecode(linear, eip, cpl == 3, out var instruction))
-        {
-            Reflect(new GuestFault(Vectors.GP, errorCode), eip, cpl);
-            return;
-        }
-        var result = _emulator.Emulate(instruction, cpl);
-        switch (result.Status)
-        {
-            case EmulationStatus.Completed:
-                _counters.Add(_sensitiveTraps && SensitiveInstructions.Contains(instruction) ? Event.TrapSensitiveInstruction : Event.TrapPrivilegedInstruction);
-                _cpu.Eip = result.NextEip;
-                break;
-            case EmulationStatus.Stopped:
-                _counters.Add(Event.TrapPrivilegedInstruction);
-                break;
-            case EmulationStatus.Faulted:
-                Reflect(result.Fault, eip, cpl);
-                break;
-            default:
-                Reflect(_emulator.TryHypervisorRegionFault(instruction, cpl, out var hole) ? hole : new GuestFault(Vectors.GP, errorCode), eip, cpl);
-                break;
-        }
-    }
-
-    /// <summary>A #PF on the shadow tables.</summary>
-    private void PageFault(uint address, uint errorCode, uint eip, int cpl)
-    {
-        var fault = _shadows.HandlePageFault(address, errorCode);
-        switch (fault.Kind)
-        {
-            case ShadowFaultKind.Hidden:
-                break;
-            case ShadowFaultKind.Guest:
-                ReflectException(new GuestFault(Vectors.PF, fault.ErrorCode, address), eip, cpl);
-                break;
-            case ShadowFaultKind.HypervisorRegion:
-                ReflectException(HypervisorRegion.GuestFaultFor(_v.Memory, address, (errorCode & 2) != 0 ? MemoryAccess.Write : MemoryAccess.Read, cpl == 3), eip, cpl);
-                break;
-            default:
-                Write(fault, eip, cpl);
-                break;
-        }
-    }
-
-    /// <summary>
-    /// A write the shadows do not let through: to a traced page (emulated and propagated, a tracing fault), or one
-    /// only the guest's CR0.WP = 0 allows. A page that user code or a rep string instruction writes is no longer a
-    /// page table (the kernel freed and reuses it, e.g. zeroing it): it is unshadowed and the write restarts.
-    /// </summary>
-    private void Write(ShadowFault fault, uint eip, int cpl)
-    {
-        bool traced = fault.Kind == ShadowFaultKind.TracedWrite;
-        uint linear = _cpu.Segment(SegReg.Cs).Base + eip;
-        if (!_decoder.TryDecode(linear, eip, cpl == 3, out var instruction))
-        {
-            if (traced && _shadows.Unshadow(fault.Physical)) return;
-            _cpu.Stop(new RunOutcome(OutcomeKind.EngineStop, $"cannot decode the instruction at 0x{linear:x8} that writes guest-physical 0x{fault.Physical:x8}"));
-            return;
-        }
-        bool reuse = cpl == 3 || instruction.HasRepPrefix || instruction.HasRepePrefix || instruction.HasRepnePrefix;
-        if (traced && reuse && _shadows.Unshadow(fault.Physical)) return;
-        var result = _emulator.EmulateWrite(instruction, cpl);
-        switch (result.Status)
-        {
-            case EmulationStatus.Completed:
-                if (traced) _counters.Add(Event.TracingFault);
-                _cpu.Eip = result.NextEip;
-                break;
-            case EmulationStatus.Faulted:
-                ReflectException(result.Fault, eip, cpl);
-                break;
-            default:
-                if (traced && _shadows.Unshadow(fault.Physical)) break;
-                _cpu.Stop(new RunOutcome(OutcomeKind.EngineStop,
-                    $"cannot emulate '{instruction}' at 0x{linear:x8}, a write to guest-physical 0x{fault.Physical:x8} that the shadow page tables must not let through"));
-                break;
-        }
-    }
-
-    /// <summary>Reflects a guest exception that came from a trap (counted as one), with CR2 for a page fault.</summary>
-    private void Reflect(GuestFault fault, uint eip, int cpl)
-    {
-        _counters.Add(Event.TrapException);
-        ReflectException(fault, eip, cpl);
-    }
-
-    private void ReflectException(GuestFault fault, uint eip, int cpl)
-    {
-        if (fault.Vector == Vectors.PF) _v.Cr2 = fault.Address;
-        _reflection.Reflect(fault.Vector, ExceptionKind.Fault, fault.ErrorCode, eip, eip, cpl);
-    }
-
-    // ---- IEmulationHost: what emulated instructions change beyond the virtual CPU ----
-
-    /// <inheritdoc />
-    public void Cr3Loaded() => _shadows.LoadCr3();
-
-    /// <inheritdoc />
-    public void ControlRegisterWritten(int register, uint previous)
-    {
-        uint changed = previous ^ (register == 0 ? _v.Cr0 : _v.Cr4);
-        bool tablesReadDifferently = register == 0 ? (changed & (Cr0Pg | Cr0Wp)) != 0 : (changed & Cr4Pse) != 0;
-        if (register == 0) _cpu.SetCr0(RealCr0 | (_v.Cr0 & Cr0GuestBits));
-        else _cpu.SetCr4(_v.Cr4 & Cr4GuestBits);
-        if (!tablesReadDifferently) return;
-        _shadows.Reset();
-        TraceGdt();
-    }
-
-    /// <inheritdoc />
-    public void PageInvalidated(uint linear) => _shadows.InvalidatePage(linear);
-
-    /// <inheritdoc />
-    public void GdtLoaded()
-    {
-        _tables.Mirror(_v);
-        TraceGdt();
-    }
-
-    /// <inheritdoc />
-    public void InterruptsEnabled() { }   // LeaveVmm lets a held interrupt through
-
-    /// <inheritdoc />
-    public void Halted() => _cpu.Halted = true;
-
-    /// <summary>Traces the pages of the guest's GDT, so that the real GDT follows the guest's writes to it.</summary>
-    private void TraceGdt()
-    {
-        foreach (uint page in _gdtPages) _shadows.UntraceOther(page);
-        _gdtPages.Clear();
-        var gdtr = _v.Gdtr;
-        if (gdtr.Limit == 0) return;
-        for (uint page = gdtr.Base & ~0xFFFu; page <= gdtr.Base + gdtr.Limit; page += 4096)
-        {
-            var t = _v.Memory.Translate(page, MemoryAccess.Read, false, setAccessedDirty: false);
-            if (!t.Ok) continue;
-            _shadows.TraceOther(t.Physical);
-            _gdtPages.Add(t.Physical);
-        }
+        _vmm.CheckProgress();
     }
 }

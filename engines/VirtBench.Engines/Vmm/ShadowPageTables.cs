@@ -34,7 +34,7 @@ public sealed class ShadowPageTables
     private readonly ulong[] _counts;
     private readonly ShadowTable?[] _tableOf;
     private readonly ShadowTable?[] _directoryOf;
-    private readonly bool[] _otherTraced;
+    private readonly int[] _otherTraced;   // how many reasons trace each frame besides paging
     private readonly ReverseMap _reverse;
     private readonly List<ShadowTable> _directories = [];
     private readonly uint[] _hypervisorTables = new uint[1024 - HypervisorRegion.FirstDirectoryIndex];
@@ -52,7 +52,7 @@ public sealed class ShadowPageTables
         int frames = (int)(guest.Memory.GuestRamBytes >> 12);
         _tableOf = new ShadowTable?[frames];
         _directoryOf = new ShadowTable?[frames];
-        _otherTraced = new bool[frames];
+        _otherTraced = new int[frames];
         _reverse = new ReverseMap(frames);
         guest.Written = GuestWritten;
     }
@@ -156,23 +156,32 @@ public sealed class ShadowPageTables
             DiscardDirectory(directory);
         }
         if (_tableOf[frame] is { } table) DiscardTable(table);
-        return !_otherTraced[frame];
+        return _otherTraced[frame] == 0;
     }
 
-    /// <summary>Traces a guest page for another reason than paging (e.g. it holds the guest's GDT): see <see cref="OtherTracedPageWritten"/>.</summary>
+    /// <summary>
+    /// Traces a guest page for another reason than paging (e.g. it holds the guest's GDT, or code a binary translator
+    /// translated): see <see cref="OtherTracedPageWritten"/>. Reasons add up: each call needs its <see cref="UntraceOther"/>.
+    /// </summary>
     public void TraceOther(uint physical)
     {
         uint frame = physical >> 12;
-        if (frame >= (uint)_otherTraced.Length || _otherTraced[frame]) return;
-        _otherTraced[frame] = true;
-        WriteProtect(frame);
+        if (frame >= (uint)_otherTraced.Length) return;
+        if (_otherTraced[frame]++ == 0) WriteProtect(frame);
     }
 
-    /// <summary>Undoes <see cref="TraceOther"/> (its mappings become writable again at their next write fault).</summary>
+    /// <summary>Undoes one <see cref="TraceOther"/> (when none is left, its mappings become writable again at their next write fault).</summary>
     public void UntraceOther(uint physical)
     {
         uint frame = physical >> 12;
-        if (frame < (uint)_otherTraced.Length) _otherTraced[frame] = false;
+        if (frame < (uint)_otherTraced.Length && _otherTraced[frame] > 0) _otherTraced[frame]--;
+    }
+
+    /// <summary>True if the guest page holding <paramref name="physical"/> is traced because some shadow follows it as a page table or directory.</summary>
+    public bool IsPageTable(uint physical)
+    {
+        uint frame = physical >> 12;
+        return frame < (uint)_tableOf.Length && (_tableOf[frame] is not null || _directoryOf[frame] is not null);
     }
 
     /// <summary>Maps a page of VMM memory at a linear address in the hypervisor region, supervisor-only, in every shadow.</summary>
@@ -262,7 +271,7 @@ public sealed class ShadowPageTables
     // ---- Tracing ----
 
     private bool IsTracedFrame(uint frame) =>
-        frame < (uint)_tableOf.Length && (_tableOf[frame] is not null || _directoryOf[frame] is not null || _otherTraced[frame]);
+        frame < (uint)_tableOf.Length && (_tableOf[frame] is not null || _directoryOf[frame] is not null || _otherTraced[frame] != 0);
 
     /// <summary>Takes write permission away from every shadow entry that maps the frame.</summary>
     private void WriteProtect(uint frame)
@@ -290,7 +299,7 @@ public sealed class ShadowPageTables
                     Unlink(directory, i);   // relinked by the next hidden fault in that 4 MiB
                     Count(Event.ShadowUpdate);
                 }
-        if (_otherTraced[frame]) OtherTracedPageWritten?.Invoke(physical, length);
+        if (_otherTraced[frame] != 0) OtherTracedPageWritten?.Invoke(physical, length);
     }
 
     /// <summary>

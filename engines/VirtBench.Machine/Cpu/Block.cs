@@ -67,6 +67,9 @@ internal sealed class Block
     /// </summary>
     public bool Plain;
 
+    /// <summary>Execution probes on the block's instructions (translation-cache blocks only), else null.</summary>
+    public BlockProbe[]? Probes;
+
     /// <summary>Two cached successors (block chaining), valid while <see cref="Memory.Mmu.Epoch"/> is unchanged.</summary>
     public Block? Next0, Next1;
     public uint Next0Eip, Next1Eip;

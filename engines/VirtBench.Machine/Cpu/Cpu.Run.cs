@@ -228,26 +228,27 @@ public sealed partial class Cpu
                 if (Aborted)
                 {
                     Aborted = false;
-                    Retire(i);
+                    Retire(block, i);
                     if (_hasPending) DeliverPendingFault(op.Eip);
                     return false; // a fault, or a stale block: refetch at the EIP the op left
                 }
                 Unsafe.Add(ref counts, modeBase + op.Mnemonic)++;
-                Retire(i + 1);
+                Retire(block, i + 1);
                 return true;
             }
             Unsafe.Add(ref counts, modeBase + op.Mnemonic)++;
             i++;
         }
-        Retire(i);
+        Retire(block, i);
         return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Retire(int n)
+    private void Retire(Block block, int n)
     {
         Retired += (ulong)n;
         Ticks += (ulong)n;
+        if (block.Probes is { } probes) CountProbes(probes, n); // translated code only (see SetProbe)
     }
 
     private Block? _currentBlock;

@@ -99,6 +99,7 @@ internal sealed unsafe class DecodeCache
         var block = new Block(_opScratch[..count], _instructionScratch[..count], machine, eip, frames, secondLinearPage, ip - eip)
         {
             Plain = !_opScratch[count - 1].EndsBlock || _opScratch[count - 1].NearBranch,
+            Probes = linear is null ? _cpu.ProbesFor(_instructionScratch.AsSpan(0, count)) : null,
         };
         var page = _pages[firstFrame] ??= new CodePage();
         if (page.At[machine & 0xFFF] is { } old) Retire(old);

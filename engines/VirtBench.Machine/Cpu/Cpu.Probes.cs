@@ -1,0 +1,54 @@
+namespace VirtBench.Machine.Cpu;
+
+// Execution probes on translated code: how often a translation-cache instruction retired, counted by the CPU
+// block by block (never per instruction), without executing anything or changing what retires.
+public sealed partial class Cpu
+{
+    private readonly Dictionary<uint, ProbeCounter> _probes = [];
+
+    /// <summary>
+    /// Counts every retirement of the translation-cache instruction at <paramref name="machineAddress"/> in
+    /// <paramref name="counters"/>[<paramref name="index"/>]. A binary translator observes its own code this way
+    /// (units entered, in-TC emulations, indirect lookups) where real hardware would need extra instructions.
+    /// The instruction must start at that address; replacing a probe replaces its counter.
+    /// </summary>
+    public void SetProbe(uint machineAddress, ulong[] counters, int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, counters.Length);
+        _probes[machineAddress] = new ProbeCounter(counters, index);
+        Cache.InvalidateRange(machineAddress, 1); // blocks decoded before learn the probe when rebuilt
+    }
+
+    /// <summary>Counts every retirement of the translation-cache instruction at <paramref name="machineAddress"/> as an event.</summary>
+    public void SetProbe(uint machineAddress, Event counted) => SetProbe(machineAddress, Counts, (int)counted);
+
+    /// <summary>Removes the probe at an address, if any.</summary>
+    public void RemoveProbe(uint machineAddress)
+    {
+        if (_probes.Remove(machineAddress)) Cache.InvalidateRange(machineAddress, 1);
+    }
+
+    /// <summary>The probes on the instructions of a block fetched from the translation cache, or null.</summary>
+    internal BlockProbe[]? ProbesFor(ReadOnlySpan<Iced.Intel.Instruction> instructions)
+    {
+        if (_probes.Count == 0) return null;
+        List<BlockProbe>? found = null;
+        for (int i = 0; i < instructions.Length; i++)
+            if (_probes.TryGetValue((uint)instructions[i].IP, out var probe))
+                (found ??= []).Add(new BlockProbe(i, probe.Counters, probe.Index));
+        return found?.ToArray();
+    }
+
+    /// <summary>Counts the probes of a block whose first <paramref name="retired"/> instructions retired.</summary>
+    private static void CountProbes(BlockProbe[] probes, int retired)
+    {
+        foreach (var probe in probes)
+            if (probe.Position < retired) probe.Counters[probe.Index]++;
+    }
+
+    private readonly record struct ProbeCounter(ulong[] Counters, int Index);
+}
+
+/// <summary>A probe on an instruction of a decoded block: its position in the block and the counter it increments.</summary>
+internal readonly record struct BlockProbe(int Position, ulong[] Counters, int Index);
