@@ -10,6 +10,7 @@ public static class EngineCatalog
         new Emulation.EmulationEngine(),
         new TrapAndEmulate.TrapAndEmulateEngine(Machine.Monitor.SensitiveMode.Observe),
         new TrapAndEmulate.TrapAndEmulateEngine(Machine.Monitor.SensitiveMode.Trap),
+        new BinaryTranslation.BinaryTranslationEngine(),
         new Paravirt.ParavirtEngine(),
     ];
 

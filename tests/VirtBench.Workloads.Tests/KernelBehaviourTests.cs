@@ -409,6 +409,9 @@ public sealed class QemuKernelBehaviourTests() : KernelBehaviourTests(new QemuRu
 /// <summary><see cref="KernelBehaviourTests"/> on the native engine.</summary>
 public sealed class NativeKernelBehaviourTests() : KernelBehaviourTests(new EngineRunner("native"));
 
+/// <summary><see cref="KernelBehaviourTests"/> on the binary-translation engine.</summary>
+public sealed class BinaryTranslationKernelBehaviourTests() : KernelBehaviourTests(new EngineRunner("binary-translation"));
+
 /// <summary><see cref="KernelBehaviourTests"/> on the paravirt engine (paravirtual kernel).</summary>
 public sealed class ParavirtKernelBehaviourTests() : KernelBehaviourTests(new EngineRunner("paravirt"));
 /// <summary><see cref="KernelBehaviourTests"/> on trap-and-emulate on the Popek-Goldberg CPU.</summary>

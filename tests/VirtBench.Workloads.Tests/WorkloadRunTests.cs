@@ -46,6 +46,9 @@ public sealed class NativeWorkloadRunTests() : WorkloadRunTests(new EngineRunner
 /// <summary><see cref="WorkloadRunTests"/> on the emulation engine.</summary>
 public sealed class EmulationWorkloadRunTests() : WorkloadRunTests(new EngineRunner("emulation"));
 
+/// <summary><see cref="WorkloadRunTests"/> on the binary-translation engine.</summary>
+public sealed class BinaryTranslationWorkloadRunTests() : WorkloadRunTests(new EngineRunner("binary-translation"));
+
 /// <summary><see cref="WorkloadRunTests"/> on the paravirt engine (paravirtual kernel).</summary>
 public sealed class ParavirtWorkloadRunTests() : WorkloadRunTests(new EngineRunner("paravirt"));
 /// <summary><see cref="WorkloadRunTests"/> on trap-and-emulate on the Popek-Goldberg CPU (real x86's trap-emulate may diverge: see the engine tests).</summary>

@@ -79,8 +79,11 @@ public sealed class DeprivilegedVmm : IEmulationHost
     /// <summary>The guest's privilege level for the real CPL (guest code that runs directly).</summary>
     public int GuestCpl => GuestRings.GuestRing(Cpu.Cpl);
 
-    /// <summary>Called after the guest's address space changed: a CR3 load, or paging turned on or off (the shadows already follow).</summary>
-    public Action? AddressSpaceChanged { get; set; }
+    /// <summary>
+    /// Called when the guest's mappings may have changed as its TLB would see it (the shadows already follow): with a
+    /// linear address after invlpg, with null after a CR3 load or a paging-control change (the whole address space).
+    /// </summary>
+    public Action<uint?>? MappingsChanged { get; set; }
 
     /// <summary>
     /// Called after a write into a page traced with <see cref="ShadowPageTables.TraceOther"/> that does not hold the
@@ -261,7 +264,7 @@ public sealed class DeprivilegedVmm : IEmulationHost
     public void Cr3Loaded()
     {
         Shadows.LoadCr3();
-        AddressSpaceChanged?.Invoke();
+        MappingsChanged?.Invoke(null);
     }
 
     /// <inheritdoc />
@@ -274,11 +277,15 @@ public sealed class DeprivilegedVmm : IEmulationHost
         if (!tablesReadDifferently) return;
         Shadows.Reset();
         TraceGdt();
-        AddressSpaceChanged?.Invoke();
+        MappingsChanged?.Invoke(null);
     }
 
     /// <inheritdoc />
-    public void PageInvalidated(uint linear) => Shadows.InvalidatePage(linear);
+    public void PageInvalidated(uint linear)
+    {
+        Shadows.InvalidatePage(linear);
+        MappingsChanged?.Invoke(linear);
+    }
 
     /// <inheritdoc />
     public void GdtLoaded()

@@ -3,8 +3,8 @@ using VirtBench.Machine.Cpu;
 
 namespace VirtBench.Engines.Vmm;
 
-// Control registers, debug registers, TLB maintenance, time and MSRs: every one privileged except smsw (sensitive)
-// and rdtsc (privileged only under CR4.TSD).
+// Control registers, debug registers, TLB maintenance, time, MSRs and cpuid: every one privileged except smsw
+// (sensitive), rdtsc (privileged only under CR4.TSD) and cpuid (a VMM may want to answer it).
 public sealed partial class InstructionEmulator
 {
     private const uint Cr0Pe = 1, Cr0Ts = 8, Cr0Nw = 0x2000_0000, Cr0Cd = 0x4000_0000, Cr0Pg = 0x8000_0000, Cr4Tsd = 4;
@@ -100,6 +100,13 @@ public sealed partial class InstructionEmulator
         if (_cpl != 0 && (_v.Cr4 & Cr4Tsd) != 0) return GeneralProtection();
         ulong tsc = _cpu.TimeStampCounter;
         (_cpu.Eax, _cpu.Edx) = ((uint)tsc, (uint)(tsc >> 32));
+        return Done(i);
+    }
+
+    /// <summary>cpuid: what this machine's processor reports (<see cref="CpuIdentity"/>), as the bare CPU would.</summary>
+    private EmulationResult Cpuid(in Instruction i)
+    {
+        (_cpu.Eax, _cpu.Ebx, _cpu.Ecx, _cpu.Edx) = CpuIdentity.Leaf(_cpu.Eax);
         return Done(i);
     }
 

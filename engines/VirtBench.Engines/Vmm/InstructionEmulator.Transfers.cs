@@ -3,8 +3,9 @@ using VirtBench.Machine.Cpu;
 
 namespace VirtBench.Engines.Vmm;
 
-// Control transfers that change the ring: iret (to the guest kernel or user mode), sysenter and sysexit.
-// The guest's checks run against its own descriptors; the real segments come from the VMM's GDT for its ring.
+// Control transfers that load CS: iret (to the guest kernel or user mode), sysenter and sysexit, and far jmp, call
+// and ret within the guest's ring. The guest's checks run against its own descriptors; the real segments come from
+// the VMM's GDT for its ring.
 public sealed partial class InstructionEmulator
 {
     private EmulationResult InterruptReturn(in Instruction i)
@@ -41,18 +42,90 @@ public sealed partial class InstructionEmulator
         _cpu.LoadSegmentCache(SegReg.Cs, realCode);
         _cpu.LoadSegmentCache(SegReg.Ss, realStack);
         _cpu.Esp = size == 4 ? esp : (_cpu.Esp & 0xFFFF_0000) | (ushort)esp;
-        NullOuterDataSegments();
+        NullOuterDataSegments(GuestRings.RealRing(rpl));
         return FinishFlagsLoad(i, eip, interruptsEnabled);
     }
 
-    /// <summary>After a return to an outer ring, data segments that ring may not use become null (as the CPU does).</summary>
-    private void NullOuterDataSegments()
+    /// <summary>
+    /// After a return to the outer real ring <paramref name="ring"/>, data segments that ring may not use become null
+    /// (as the CPU does). The ring is passed in: executing translated code, the CPU's CPL does not follow CS loads.
+    /// </summary>
+    private void NullOuterDataSegments(int ring)
     {
         foreach (var r in (ReadOnlySpan<SegReg>)[SegReg.Es, SegReg.Ds, SegReg.Fs, SegReg.Gs])
         {
             var s = _cpu.Segment(r);
-            if (s.Usable && (!s.IsCode || !s.IsConforming) && s.Dpl < _cpu.Cpl) _cpu.LoadSegmentCache(r, Segment.Null(0));
+            if (s.Usable && (!s.IsCode || !s.IsConforming) && s.Dpl < ring) _cpu.LoadSegmentCache(r, Segment.Null(0));
         }
+    }
+
+    /// <summary>jmp far (ptr16:32 or m16:32) to a code segment of the guest's own ring.</summary>
+    private EmulationResult FarJump(in Instruction i)
+    {
+        if (!TryFarPointer(i, out uint offset, out ushort selector, out var fault)) return fault;
+        return TryEnterCodeSegment(selector, offset, out fault) ? Continue(i, offset) : fault;
+    }
+
+    /// <summary>call far within the guest's ring: pushes its CS (as the guest sees it) and the return EIP, then jumps.</summary>
+    private EmulationResult FarCall(in Instruction i)
+    {
+        if (!TryFarPointer(i, out uint offset, out ushort selector, out var fault)) return fault;
+        int size = i.Op0Kind is OpKind.FarBranch16 || i.MemorySize == MemorySize.SegPtr16 ? 2 : 4;
+        uint esp = _cpu.Esp;
+        uint cs = GuestRings.GuestSelector(_cpu.Segment(SegReg.Cs).Selector);
+        if (!TryPush(cs, size, out fault) || !TryPush((uint)i.NextIP, size, out fault)) { _cpu.Esp = esp; return fault; }
+        if (TryEnterCodeSegment(selector, offset, out fault)) return Continue(i, offset);
+        _cpu.Esp = esp;
+        return fault;
+    }
+
+    /// <summary>ret far to the guest's own ring (a return to an outer ring is not modeled: #GP).</summary>
+    private EmulationResult FarReturn(in Instruction i)
+    {
+        int size = i.Code is Code.Retfd or Code.Retfd_imm16 ? 4 : 2;
+        if (!TryPeek(0, size, out uint offset, out var fault) || !TryPeek((uint)size, size, out uint cs, out fault)) return fault;
+        if ((cs & 3) != _cpl) return GeneralProtection(cs & 0xFFFC);
+        if (!TryEnterCodeSegment((ushort)cs, offset, out fault)) return fault;
+        AdjustStack(2 * size + (i.OpCount > 0 ? i.Immediate16 : 0));
+        return Continue(i, offset);
+    }
+
+    /// <summary>The far pointer of a jmp or call: immediate, or offset then selector in memory.</summary>
+    private bool TryFarPointer(in Instruction i, out uint offset, out ushort selector, out EmulationResult fault)
+    {
+        fault = default;
+        switch (i.Op0Kind)
+        {
+            case OpKind.FarBranch32: (offset, selector) = (i.FarBranch32, i.FarBranchSelector); return true;
+            case OpKind.FarBranch16: (offset, selector) = (i.FarBranch16, i.FarBranchSelector); return true;
+        }
+        (offset, selector) = (0, 0);
+        int size = i.MemorySize == MemorySize.SegPtr32 ? 4 : 2;
+        uint at = Linear(i, 0);
+        if (!TryRead(at, size, out offset, out fault) || !TryRead(at + (uint)size, 2, out uint value, out fault)) return false;
+        selector = (ushort)value;
+        return true;
+    }
+
+    /// <summary>
+    /// Loads CS for a far transfer within the guest's ring: the guest's checks of a code segment (conforming: DPL at
+    /// most its ring; otherwise RPL at most and DPL equal to it), present, the offset within the limit; CS gets the
+    /// guest's ring as RPL. Gates and task switches are not modeled (#GP).
+    /// </summary>
+    private bool TryEnterCodeSegment(ushort selector, uint offset, out EmulationResult fault)
+    {
+        fault = default;
+        uint error = selector & 0xFFFCu;
+        if (error == 0) { fault = GeneralProtection(); return false; }
+        if (!TryReadDescriptor(selector, out uint low, out uint high, out fault)) return false;
+        var code = Segment.FromDescriptor(selector, low, high);
+        bool allowed = code.IsCode && (code.IsConforming ? code.Dpl <= _cpl : (selector & 3) <= _cpl && code.Dpl == _cpl);
+        if (!allowed) { fault = GeneralProtection(error); return false; }
+        if (!code.Present) { fault = Fault(Vectors.NP, error); return false; }
+        if (offset > code.Limit) { fault = GeneralProtection(); return false; }
+        if (!TryDescribeReal((ushort)(error | (uint)_cpl), out var real)) { fault = GeneralProtection(error); return false; }
+        _cpu.LoadSegmentCache(SegReg.Cs, real);
+        return true;
     }
 
     /// <summary>sysenter (the real one faults: real SYSENTER_CS is 0): into the guest's own entry point, interrupts off.</summary>

@@ -9,8 +9,8 @@ namespace VirtBench.Engines.Vmm;
 /// Emulates a guest's privileged and sensitive instructions on its <see cref="VirtualCpu"/>, given the instruction
 /// as Iced decoded it (<see cref="GuestInstructionDecoder"/>) and the guest's privilege level: interrupt flag
 /// (cli, sti, pushf, popf, hlt), control registers, descriptor tables, segment registers that reveal or need the
-/// real ring, iret, sysenter and sysexit, port I/O through <see cref="VirtualDevices"/>, MSRs, and the guest's
-/// writes to traced pages (<see cref="EmulateWrite"/>). Operands are read and written through the guest's own page
+/// real ring, iret, sysenter and sysexit, far jmp/call/ret within the guest's ring, port I/O through
+/// <see cref="VirtualDevices"/>, MSRs, cpuid, and the guest's writes to traced pages (<see cref="EmulateWrite"/>). Operands are read and written through the guest's own page
 /// tables. Each checks privilege as the guest's CPU would and reports the guest exception instead when it fails.
 /// </summary>
 /// <remarks>
@@ -88,9 +88,15 @@ public sealed partial class InstructionEmulator
             case Mnemonic.Iret or Mnemonic.Iretd: return InterruptReturn(instruction);
             case Mnemonic.Sysenter: return SysEnter(instruction);
             case Mnemonic.Sysexit: return SysExit(instruction);
+            case Mnemonic.Jmp when instruction.Op0Kind is OpKind.FarBranch32 or OpKind.FarBranch16 || IsFarMemory(instruction): return FarJump(instruction);
+            case Mnemonic.Call when instruction.Op0Kind is OpKind.FarBranch32 or OpKind.FarBranch16 || IsFarMemory(instruction): return FarCall(instruction);
+            case Mnemonic.Retf: return FarReturn(instruction);
+            case Mnemonic.Cpuid: return Cpuid(instruction);
             default: return new EmulationResult(EmulationStatus.NotEmulated);
         }
     }
+
+    private static bool IsFarMemory(in Instruction i) => i.Op0Kind == OpKind.Memory && i.MemorySize is MemorySize.SegPtr32 or MemorySize.SegPtr16;
 
     // ---- Results ----
 

@@ -9,7 +9,8 @@ namespace VirtBench.Engines.Vmm;
 /// The real GDT mirrors the guest's (its virtual GDTR) entry for entry, so guest selectors keep working, with two
 /// changes: descriptors of DPL 0 get DPL 1 (<see cref="GuestRings"/>) and every segment ends below the hypervisor
 /// region (<see cref="HypervisorRegion.Truncate"/>). The guest's system descriptors (TSS, LDT, gates) are not
-/// copied: the VMM emulates ltr and lldt. The last three entries are the VMM's own (data, code, TSS).
+/// copied: the VMM emulates ltr and lldt. The last four entries are the VMM's own (a ring-1 data segment over VMM
+/// memory for code the VMM runs at the guest kernel's ring, then its ring-0 data, code and TSS).
 /// </summary>
 /// <remarks>
 /// The real IDT's gates name the VMM's ring-0 code segment; in this simulator the CPU hands every exception and
@@ -25,8 +26,14 @@ public sealed class MonitorDescriptorTables
     /// <summary>The VMM's ring-0 data, code and TSS selectors (the last three GDT entries).</summary>
     public const ushort VmmDataSelector = (GdtEntries - 3) * 8, VmmCodeSelector = (GdtEntries - 2) * 8, VmmTssSelector = (GdtEntries - 1) * 8;
 
-    /// <summary>Guest GDT entries the real GDT can mirror (the VMM's three come after).</summary>
-    public const int GuestEntries = GdtEntries - 3;
+    /// <summary>
+    /// A ring-1 data segment over VMM memory (see <see cref="InstallGuestRingDataSegment"/>): a binary translator's
+    /// translated code reaches its own data through it, as VMware's did through %gs.
+    /// </summary>
+    public const ushort GuestRingDataSelector = (GdtEntries - 4) * 8 | GuestRings.KernelRing;
+
+    /// <summary>Guest GDT entries the real GDT can mirror (the VMM's four come after).</summary>
+    public const int GuestEntries = GdtEntries - 4;
 
     /// <summary>Linear addresses of the tables in the hypervisor region.</summary>
     public const uint GdtLinear = HypervisorRegion.Base, IdtLinear = GdtLinear + GdtEntries * 8, TssLinear = IdtLinear + 4096;
@@ -60,6 +67,18 @@ public sealed class MonitorDescriptorTables
         _memory.Write32(_tss + 4, 0x0040_0000);                  // ESP0: top of the VMM's code segment
         _memory.Write32(_tss + 8, VmmDataSelector);              // SS0
         _memory.Write16(_tss + 102, TssBytes);                   // I/O map base past the limit: no bitmap
+    }
+
+    /// <summary>
+    /// Describes <see cref="GuestRingDataSelector"/>: a writable data segment of DPL 1 over <paramref name="bytes"/> at
+    /// <paramref name="linearBase"/> (in the hypervisor region, mapped supervisor-only: code at ring 3 cannot reach it,
+    /// and no guest segment reaches that high).
+    /// </summary>
+    public void InstallGuestRingDataSegment(uint linearBase, uint bytes)
+    {
+        if (!HypervisorRegion.Contains(linearBase) || bytes == 0 || bytes > 0x10_0000)
+            throw new ArgumentOutOfRangeException(nameof(linearBase), $"0x{linearBase:x8}+{bytes} is not a range of at most 1 MiB in the hypervisor region");
+        WriteEntry(GdtEntries - 4, Descriptor(linearBase, bytes - 1, 0xB2, pages: false));
     }
 
     /// <summary>

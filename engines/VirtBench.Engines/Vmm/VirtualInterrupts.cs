@@ -20,13 +20,15 @@ public sealed class VirtualInterrupts(Pc pc, VirtualCpu vcpu, ExceptionReflectio
 
     /// <summary>
     /// From <see cref="IMonitor.OnExternalInterrupt"/>, with the guest at privilege level <paramref name="guestCpl"/>:
-    /// counts the trap (once per interrupt), then delivers it or holds it.
+    /// counts the trap (once per interrupt), then delivers it (true: the guest is at its handler) or holds it.
     /// </summary>
-    public void Arrived(int guestCpl)
+    public bool Arrived(int guestCpl)
     {
         if (!Held) pc.Counters.Add(Event.TrapExternalInterrupt);
         Held = true;
-        if (!TryDeliverHeld(guestCpl)) _cpu.ExternalInterruptsMasked = true;
+        if (TryDeliverHeld(guestCpl)) return true;
+        _cpu.ExternalInterruptsMasked = true;
+        return false;
     }
 
     /// <summary>

@@ -4,27 +4,28 @@ namespace VirtBench.Machine.Cpu;
 // block by block (never per instruction), without executing anything or changing what retires.
 public sealed partial class Cpu
 {
-    private readonly Dictionary<uint, ProbeCounter> _probes = [];
+    private readonly Dictionary<uint, List<ProbeCounter>> _probes = [];
 
     /// <summary>
     /// Counts every retirement of the translation-cache instruction at <paramref name="machineAddress"/> in
     /// <paramref name="counters"/>[<paramref name="index"/>]. A binary translator observes its own code this way
     /// (units entered, in-TC emulations, indirect lookups) where real hardware would need extra instructions.
-    /// The instruction must start at that address; replacing a probe replaces its counter.
+    /// The instruction must start at that address; an address may have several probes.
     /// </summary>
-    public void SetProbe(uint machineAddress, ulong[] counters, int index)
+    public void AddProbe(uint machineAddress, ulong[] counters, int index)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, counters.Length);
-        _probes[machineAddress] = new ProbeCounter(counters, index);
+        if (!_probes.TryGetValue(machineAddress, out var list)) _probes[machineAddress] = list = [];
+        list.Add(new ProbeCounter(counters, index));
         Cache.InvalidateRange(machineAddress, 1); // blocks decoded before learn the probe when rebuilt
     }
 
     /// <summary>Counts every retirement of the translation-cache instruction at <paramref name="machineAddress"/> as an event.</summary>
-    public void SetProbe(uint machineAddress, Event counted) => SetProbe(machineAddress, Counts, (int)counted);
+    public void AddProbe(uint machineAddress, Event counted) => AddProbe(machineAddress, Counts, (int)counted);
 
-    /// <summary>Removes the probe at an address, if any.</summary>
-    public void RemoveProbe(uint machineAddress)
+    /// <summary>Removes the probes at an address, if any.</summary>
+    public void RemoveProbes(uint machineAddress)
     {
         if (_probes.Remove(machineAddress)) Cache.InvalidateRange(machineAddress, 1);
     }
@@ -35,8 +36,8 @@ public sealed partial class Cpu
         if (_probes.Count == 0) return null;
         List<BlockProbe>? found = null;
         for (int i = 0; i < instructions.Length; i++)
-            if (_probes.TryGetValue((uint)instructions[i].IP, out var probe))
-                (found ??= []).Add(new BlockProbe(i, probe.Counters, probe.Index));
+            if (_probes.TryGetValue((uint)instructions[i].IP, out var list))
+                foreach (var probe in list) (found ??= []).Add(new BlockProbe(i, probe.Counters, probe.Index));
         return found?.ToArray();
     }
 

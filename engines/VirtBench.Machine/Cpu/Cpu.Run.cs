@@ -248,7 +248,7 @@ public sealed partial class Cpu
     {
         Retired += (ulong)n;
         Ticks += (ulong)n;
-        if (block.Probes is { } probes) CountProbes(probes, n); // translated code only (see SetProbe)
+        if (block.Probes is { } probes) CountProbes(probes, n); // translated code only (see AddProbe)
     }
 
     private Block? _currentBlock;

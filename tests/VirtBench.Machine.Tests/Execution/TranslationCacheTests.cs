@@ -31,8 +31,9 @@ public class TranslationCacheTests
         var result = a.Assemble(code, tc, BlockEncoderOptions.ReturnNewInstructionOffsets);
         pc.Memory.Write(tc, code.Bytes.ToArray());
         var counts = new ulong[2];
-        pc.Cpu.SetProbe(tc + result.Result[0].NewInstructionOffsets[2], counts, 0);   // inc: five times
-        pc.Cpu.SetProbe(tc + result.Result[0].NewInstructionOffsets[0], Event.BtUnitTranslated); // mov ecx: once
+        pc.Cpu.AddProbe(tc + result.Result[0].NewInstructionOffsets[2], counts, 0);   // inc: five times
+        pc.Cpu.AddProbe(tc + result.Result[0].NewInstructionOffsets[2], counts, 1);   // a second probe on it
+        pc.Cpu.AddProbe(tc + result.Result[0].NewInstructionOffsets[0], Event.BtUnitTranslated); // mov ecx: once
         pc.Cpu.EnterTranslationCache(tc);
 
         var outcome = pc.Run();
@@ -40,6 +41,7 @@ public class TranslationCacheTests
         Assert.Equal(OutcomeKind.DebugExit, outcome.Kind);
         Assert.Equal(5u, pc.Memory.Read32(Counter));
         Assert.Equal(5ul, counts[0]);
+        Assert.Equal(5ul, counts[1]);
         Assert.Equal(1ul, pc.Counters[Event.BtUnitTranslated]);
         Assert.Equal(1ul + 5 * 5 + 2, pc.Counters.Instructions(ExecutionMode.Translated)); // mov ecx, the loop, mov eax and out
         Assert.Equal(0ul, pc.Counters.Instructions(ExecutionMode.Ring0));
