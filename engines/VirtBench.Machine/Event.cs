@@ -97,15 +97,15 @@ public enum Event
     [Category(EventCategory.BinaryTranslation)] BtCalloutReturn,
     /// <summary>A callout: hlt.</summary>
     [Category(EventCategory.BinaryTranslation)] BtCalloutHalt,
-    /// <summary>A callout: anything else (cpuid, rdmsr, wrmsr, int, ...).</summary>
+    /// <summary>A callout: anything else (cpuid, rdmsr, wrmsr, int, far transfers, an indirect-lookup miss, a held interrupt let in, ...).</summary>
     [Category(EventCategory.BinaryTranslation)] BtCalloutOther,
     /// <summary>A callout: a page-table write performed by an adaptive translation.</summary>
     [Category(EventCategory.BinaryTranslation)] BtCalloutPageTableWrite,
-    /// <summary>An indirect jump, indirect call or return resolved through the guest-to-translation lookup.</summary>
+    /// <summary>An indirect jump, indirect call or return resolved through the guest-to-translation lookup (its in-TC instructions retire too).</summary>
     [Category(EventCategory.BinaryTranslation)] BtIndirectLookup,
-    /// <summary>A direct branch patched to jump straight to its target's translation.</summary>
+    /// <summary>A direct branch patched to jump straight to its target's translation (after its first run called out).</summary>
     [Category(EventCategory.BinaryTranslation)] BtChainPatch,
-    /// <summary>A translation invalidated because the guest wrote its source page.</summary>
+    /// <summary>A translation invalidated because the guest wrote its source bytes (or mapped their page elsewhere).</summary>
     [Category(EventCategory.BinaryTranslation)] BtInvalidation,
     /// <summary>An instruction retranslated as a page-table-write callout (adaptive translation).</summary>
     [Category(EventCategory.BinaryTranslation)] BtAdaptiveRetranslation,

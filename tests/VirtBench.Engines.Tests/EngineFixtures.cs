@@ -11,10 +11,10 @@ internal static class EngineFixtures
     public static RunOptions Options { get; } = new() { Machine = new MachineOptions { InstructionBudget = 400_000_000 } };
 
     /// <summary>Runs a workload at an iteration count on an engine, building the image for its flavor.</summary>
-    public static EngineRun Run(string engine, string workload, uint iterations)
+    public static EngineRun Run(string engine, string workload, uint iterations, bool adaptiveTranslation = true)
     {
         var e = EngineCatalog.Get(engine);
-        return e.Run(ImageBuilder.Build(workload, e.Flavor, iterations), Options);
+        return e.Run(ImageBuilder.Build(workload, e.Flavor, iterations), Options with { AdaptiveTranslation = adaptiveTranslation });
     }
 
     /// <summary>Every workload with a small iteration count.</summary>

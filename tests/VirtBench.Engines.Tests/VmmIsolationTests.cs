@@ -12,7 +12,7 @@ namespace VirtBench.Engines.Tests;
 /// </summary>
 public class VmmIsolationTests
 {
-    public static TheoryData<string> Vmms => ["trap-emulate", "trap-emulate-pg"];
+    public static TheoryData<string> Vmms => ["trap-emulate", "trap-emulate-pg", "binary-translation"];
 
     private static EngineRun Run(string engine, GuestImage image) =>
         EngineCatalog.Get(engine).Run(image, new RunOptions { Machine = new MachineOptions { InstructionBudget = 5_000_000 } });

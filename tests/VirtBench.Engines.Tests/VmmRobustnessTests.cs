@@ -8,7 +8,7 @@ public class VmmRobustnessTests
     public static TheoryData<string, int> Cases()
     {
         var data = new TheoryData<string, int>();
-        foreach (string engine in new[] { "trap-emulate", "trap-emulate-pg" })
+        foreach (string engine in new[] { "trap-emulate", "trap-emulate-pg", "binary-translation" })
             for (int seed = 1; seed <= 40; seed++) data.Add(engine, seed);
         return data;
     }

@@ -35,6 +35,6 @@ public sealed class BinaryTranslationEngine : IEngine
         var pc = MachineRun.Create(this, image, options, VmmBytes);
         var monitor = new BinaryTranslationMonitor(pc, options.AdaptiveTranslation);
         var outcome = pc.Run();
-        return (MachineRun.Collect(this, pc, outcome), monitor);
+        return (MachineRun.Collect(this, pc, outcome, monitor.Detector.Recorded), monitor);
     }
 }

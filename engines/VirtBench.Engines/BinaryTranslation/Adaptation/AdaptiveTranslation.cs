@@ -22,12 +22,14 @@ internal sealed class AdaptiveTranslation(bool enabled)
     public int Adapted => _adapted.Count;
 
     /// <summary>
-    /// The IDENT copy of the instruction at <paramref name="linear"/> took a tracing fault on a page table: true if it has
-    /// now faulted often enough to be retranslated (from then on it is adapted).
+    /// The IDENT copy of the instruction at <paramref name="linear"/> took a tracing fault on a page table: true if the
+    /// unit holding the copy must be retranslated, because the instruction has now faulted often enough (from then on it
+    /// is adapted), or because it was adapted already in another unit.
     /// </summary>
     public bool TracingFault(uint linear)
     {
-        if (!enabled || _adapted.Contains(linear)) return false;
+        if (!enabled) return false;
+        if (_adapted.Contains(linear)) return true;
         _faults.TryGetValue(linear, out int faults);
         if (++faults < Threshold)
         {

@@ -42,9 +42,10 @@ internal sealed class BinaryTranslationMonitor : IMonitor
         _dispatcher = new Dispatcher(_vmm, Cache, _data, new UnitDecoder(_v.Memory), translator);
         _callouts = new Callouts(_vmm, Cache, _data, _dispatcher);
         _faults = new TranslatedFaults(_vmm, _data, _dispatcher, Cache, Adaptation);
+        Detector = new HoleDetector(_cpu, _v, _vmm.Emulator, _vmm.Interrupts, new HoleRecorder(pc.Image.Symbols, _counters));
         _vmm.OtherTracedPageWritten = Cache.GuestCodeWritten;
         _vmm.MappingsChanged = linear => Cache.MappingsChanged(_v.Memory, linear);
-        _vmm.Boot(this, SensitiveMode.Execute);
+        _vmm.Boot(this, SensitiveMode.Observe);
         _dispatcher.ContinueAt(_cpu.Eip);
         LeaveVmm();
     }
@@ -55,6 +56,12 @@ internal sealed class BinaryTranslationMonitor : IMonitor
     /// <summary>Adaptive translation's state.</summary>
     public AdaptiveTranslation Adaptation { get; }
 
+    /// <summary>
+    /// The virtualization holes of user code, which runs directly at ring 3 as on VMware (sgdt, sidt, sldt, str, smsw,
+    /// lar, lsl, verr, verw show the VMM's state there); translated kernel code has none.
+    /// </summary>
+    public HoleDetector Detector { get; }
+
     // ---- The VMM's entry points ----
 
     /// <inheritdoc />
@@ -62,6 +69,8 @@ internal sealed class BinaryTranslationMonitor : IMonitor
     {
         try
         {
+            bool direct = !cpu.InTranslationCache && exception.Kind == ExceptionKind.Fault;
+            Detector.Entered(direct ? cpu.Segment(SegReg.Cs).Base + exception.InstructionEip : null);
             EnterVmm();
             if (cpu.InTranslationCache) FromTranslatedCode(exception);
             else FromGuestCode(exception);
@@ -78,6 +87,7 @@ internal sealed class BinaryTranslationMonitor : IMonitor
     /// <inheritdoc />
     public void OnExternalInterrupt(Cpu cpu)
     {
+        Detector.Entered(null);
         EnterVmm();
         if (!cpu.InTranslationCache)
         {
@@ -92,7 +102,7 @@ internal sealed class BinaryTranslationMonitor : IMonitor
         cpu.Stop(new RunOutcome(OutcomeKind.EngineStop, $"binary translation runs no VMX guest, yet a VM exit ({exit.Reason}) arrived"));
 
     /// <inheritdoc />
-    public void OnSensitiveInstruction(Cpu cpu, in SensitiveInstruction instruction) { }   // never asked: SensitiveMode.Execute
+    public void OnSensitiveInstruction(Cpu cpu, in SensitiveInstruction instruction) => Detector.Observe(instruction, _v.InterruptFlag);
 
     // ---- From translated code ----
 

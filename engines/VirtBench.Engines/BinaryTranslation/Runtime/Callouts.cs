@@ -38,7 +38,7 @@ internal sealed class Callouts(DeprivilegedVmm vmm, TranslationCache cache, Tran
                 Chain(unit, site);
                 break;
             case CalloutKind.LookupMiss:
-                LookupMiss();
+                LookupMiss(site);
                 break;
             case CalloutKind.InterruptWindow:
                 _counters.Add(site.Counted);
@@ -106,9 +106,10 @@ internal sealed class Callouts(DeprivilegedVmm vmm, TranslationCache cache, Tran
         dispatcher.ResumeAt(address);
     }
 
-    /// <summary>An indirect branch missed in the lookup table: find or translate its target and fill the entry.</summary>
-    private void LookupMiss()
+    /// <summary>An indirect branch missed in the lookup table (a callout into the VMM's dispatcher): find or translate its target and fill the entry.</summary>
+    private void LookupMiss(CalloutSite site)
     {
+        _counters.Add(site.Counted);
         uint eip = data.Read(TranslatorData.LookupTarget);
         if (!dispatcher.TryFind(eip, out var target, out uint address, out _))
         {

@@ -36,7 +36,7 @@ internal static class IndirectLookup
         a.mov(eax, __dword_ptr.gs[Saved(Register.EAX)]);
         a.mov(ecx, __dword_ptr.gs[Saved(Register.ECX)]);
         u.At(0, TcRole.Inside);
-        u.Callout(new CalloutSite(CalloutKind.LookupMiss, 0, default, Event.BtDispatch), 0, fallsThrough: false, TcRole.Inside);
+        u.Callout(new CalloutSite(CalloutKind.LookupMiss, 0, default, Event.BtCalloutOther), 0, fallsThrough: false, TcRole.Inside);
         a.Label(ref hit);
         a.lea(eax, __[eax * 8]);
         a.movzx(eax, ax);

@@ -105,7 +105,7 @@ internal sealed class UnitAssembler
             var stub = exit.Stub;
             A.Label(ref stub);
             _exits[i] = exit with { StubInstruction = Count };
-            Callout(new CalloutSite(CalloutKind.Exit, exit.Target, default, Event.BtDispatch, Exit: i), exit.Target, fallsThrough: false);
+            Callout(new CalloutSite(CalloutKind.Exit, exit.Target, default, Event.BtChainPatch, Exit: i), exit.Target, fallsThrough: false);
         }
     }
 

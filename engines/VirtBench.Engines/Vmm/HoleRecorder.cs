@@ -1,6 +1,6 @@
 using VirtBench.Machine;
 
-namespace VirtBench.Engines.TrapAndEmulate;
+namespace VirtBench.Engines.Vmm;
 
 /// <summary>
 /// Collects the virtualization holes of a run, one per guest address: the instruction, what the guest saw and what it

@@ -1,9 +1,8 @@
 using Iced.Intel;
-using VirtBench.Engines.Vmm;
 using VirtBench.Machine.Cpu;
 using VirtBench.Machine.Monitor;
 
-namespace VirtBench.Engines.TrapAndEmulate;
+namespace VirtBench.Engines.Vmm;
 
 /// <summary>
 /// Finds the virtualization holes of real x86. With <see cref="SensitiveMode.Observe"/> the simulated CPU tells the
@@ -16,7 +15,8 @@ namespace VirtBench.Engines.TrapAndEmulate;
 /// and IOPL alone instead of loading them; an iret to user mode does not trap, so an interrupt the VMM holds for the
 /// kernel's disabled IF stays held until the next trap; mov/push of CS and SS show RPL 1; sgdt, sidt, sldt and str
 /// show the VMM's tables; smsw the real CR0; lar, lsl, verr and verw judge the VMM's GDT (DPL 1, truncated limits).
-/// At ring 3 the same instructions can differ too (sgdt and sidt reveal the VMM: the "red pill").
+/// At ring 3 the same instructions can differ too (sgdt and sidt reveal the VMM: the "red pill"); a binary translator,
+/// which runs only user code directly, has those holes only.
 /// </remarks>
 internal sealed class HoleDetector(Cpu cpu, VirtualCpu vcpu, InstructionEmulator emulator, VirtualInterrupts interrupts, HoleRecorder recorder)
 {
