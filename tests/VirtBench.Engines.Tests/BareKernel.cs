@@ -8,7 +8,8 @@ namespace VirtBench.Engines.Tests;
 /// A minimal bare-metal guest kernel for VMM tests: it loads a flat GDT (0x08 code, 0x10 data) and an IDT whose
 /// handlers for vectors 0-31 print <c>vector=V error=E cr2=A eip=I</c> on COM1 and exit; then the test's code runs at
 /// ring 0 and the kernel prints <c>done</c> and exits. Tables live at fixed low addresses; paging is the test's.
-/// The test's code gets the label of a routine that prints EAX in hex (it clobbers ECX and DX).
+/// The test's code gets the label of a routine that prints EAX in hex (it clobbers ECX and DX). With
+/// <c>reportEcx</c>, the handlers also print the ECX the exception found (<c> ecx=C</c>).
 /// </summary>
 internal static class BareKernel
 {
@@ -18,20 +19,24 @@ internal static class BareKernel
     /// <summary>A page directory and two page tables the tests may fill (physical addresses).</summary>
     public const uint Directory = 0x0001_0000, Table0 = 0x0001_1000, Table1 = 0x0001_2000, HoleTable = 0x0001_3000;
 
-    private const uint Gdt = 0x2000, Idt = 0x3000, Pointers = 0x1F00;
+    private const uint Gdt = 0x2000, Idt = 0x3000, Pointers = 0x1F00, SavedEcx = 0x1F80;
     private static readonly int[] ErrorCodeVectors = [8, 10, 11, 12, 13, 14, 17];
 
     /// <summary>Builds the image around <paramref name="body"/>.</summary>
-    public static GuestImage Build(string name, Action<Assembler, Label> body)
+    public static GuestImage Build(string name, Action<Assembler, Label> body, bool reportEcx = false) =>
+        BuildWithCode(name, body, reportEcx).Image;
+
+    /// <summary>Builds the image around <paramref name="body"/>, with the code it loads at <see cref="CodeBase"/>.</summary>
+    public static (GuestImage Image, byte[] Code) BuildWithCode(string name, Action<Assembler, Label> body, bool reportEcx = false)
     {
         // Two passes: the first learns where the handlers land (the code has the same size with any addresses).
         var handlers = new uint[32];
         byte[] bytes = [];
-        for (int pass = 0; pass < 2; pass++) bytes = Assemble(body, handlers);
-        return new GuestImage(Multiboot.CreateImage(bytes, CodeBase, 0), name);
+        for (int pass = 0; pass < 2; pass++) bytes = Assemble(body, handlers, reportEcx);
+        return (new GuestImage(Multiboot.CreateImage(bytes, CodeBase, 0), name), bytes);
     }
 
-    private static byte[] Assemble(Action<Assembler, Label> body, uint[] handlers)
+    private static byte[] Assemble(Action<Assembler, Label> body, uint[] handlers, bool reportEcx)
     {
         var a = new Assembler(32);
         var stubs = Enumerable.Range(0, 32).Select(_ => a.CreateLabel()).ToArray();
@@ -75,6 +80,7 @@ internal static class BareKernel
             a.jmp(common);
         }
         a.Label(ref common);
+        if (reportEcx) a.mov(__dword_ptr[SavedEcx], ecx);
         Print(a, "vector=");
         a.mov(eax, __dword_ptr[esp]);
         a.call(hex);
@@ -87,6 +93,12 @@ internal static class BareKernel
         Print(a, " eip=");
         a.mov(eax, __dword_ptr[esp + 8]);
         a.call(hex);
+        if (reportEcx)
+        {
+            Print(a, " ecx=");
+            a.mov(eax, __dword_ptr[SavedEcx]);
+            a.call(hex);
+        }
         Print(a, "\n");
         Exit(a);
 

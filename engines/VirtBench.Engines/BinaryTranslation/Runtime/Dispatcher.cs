@@ -39,12 +39,19 @@ internal sealed class Dispatcher(DeprivilegedVmm vmm, TranslationCache cache, Tr
         else _cpu.Eip = eip;
     }
 
-    /// <summary>Resumes translated code at <paramref name="address"/> (the guest is where the translation says).</summary>
+    /// <summary>
+    /// Resumes translated code at <paramref name="address"/> (the guest is where the translation says). %gs stays as the
+    /// code there expects it (the guest's, inside the run of an instruction that uses %gs), unless translated code is
+    /// entered from outside.
+    /// </summary>
     public void ResumeAt(uint address)
     {
-        if (!_cpu.InTranslationCache) _cpu.EnterTranslationCache(address);
+        if (!_cpu.InTranslationCache)
+        {
+            _cpu.EnterTranslationCache(address);
+            UseVmmGs();
+        }
         else _cpu.Eip = address;
-        UseVmmGs();
         _counters.Add(Event.BtDispatch);
     }
 
@@ -59,6 +66,7 @@ internal sealed class Dispatcher(DeprivilegedVmm vmm, TranslationCache cache, Tr
             if (TryFind(eip, out _, out uint address, out var fault))
             {
                 ResumeAt(address);
+                UseVmmGs();   // a guest instruction starts there: translated code's %gs
                 return;
             }
             vmm.Reflect(fault, eip, 0);
@@ -69,6 +77,7 @@ internal sealed class Dispatcher(DeprivilegedVmm vmm, TranslationCache cache, Tr
         // no-progress guard stops a guest that never gets anywhere).
         data.Write(TranslatorData.LookupTarget, eip);
         ResumeAt(cache.Routine.Address + (uint)cache.Routine.Map.First(e => e.Site >= 0).Offset);
+        UseVmmGs();
     }
 
     /// <summary>
