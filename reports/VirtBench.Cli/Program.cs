@@ -5,7 +5,7 @@ using VirtBench.Reports.Results;
 
 namespace VirtBench.Cli;
 
-/// <summary>The <c>virtbench</c> command: run, list, report, image, bench, peers.</summary>
+/// <summary>The <c>virtbench</c> command: run, list, report, image, bench, peers, translate.</summary>
 internal static class Program
 {
     /// <summary>Exit status of a run that went as asked.</summary>
@@ -35,6 +35,7 @@ internal static class Program
         root.Subcommands.Add(ImageCommand.Create(toolbox, output));
         root.Subcommands.Add(BenchCommand.Create(toolbox, output));
         root.Subcommands.Add(PeersCommand.Create(toolbox, output));
+        root.Subcommands.Add(TranslateCommand.Create(toolbox, output));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -1,3 +1,4 @@
+using VirtBench.Engines.BinaryTranslation.Inspection;
 using VirtBench.Engines.BinaryTranslation.Runtime;
 using VirtBench.Machine;
 
@@ -27,14 +28,24 @@ public sealed class BinaryTranslationEngine : IEngine
     public KernelFlavor Flavor => KernelFlavor.Native;
 
     /// <inheritdoc />
-    public EngineRun Run(GuestImage image, RunOptions options) => RunTranslated(image, options).Run;
+    public EngineRun Run(GuestImage image, RunOptions options) => Run(image, options, out _, out _);
 
-    /// <summary>Runs the image and returns the run with what the translation cache holds at its end.</summary>
-    internal (EngineRun Run, BinaryTranslationMonitor Monitor) RunTranslated(GuestImage image, RunOptions options)
+    /// <summary>
+    /// Runs the image and lists what the translation cache holds at the end: its <paramref name="top"/> hottest units
+    /// (by entries at their start), guest code beside its translation (<c>virtbench translate</c>).
+    /// </summary>
+    public TranslationListing Translate(GuestImage image, RunOptions options, int top)
     {
-        var pc = MachineRun.Create(this, image, options, VmmBytes);
-        var monitor = new BinaryTranslationMonitor(pc, options.AdaptiveTranslation);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(top);
+        var run = Run(image, options, out var pc, out var monitor);
+        return new TranslationLister(pc.Memory).List(run, monitor.Cache, image.Symbols, top);
+    }
+
+    private EngineRun Run(GuestImage image, RunOptions options, out Pc pc, out BinaryTranslationMonitor monitor)
+    {
+        pc = MachineRun.Create(this, image, options, VmmBytes);
+        monitor = new BinaryTranslationMonitor(pc, options.AdaptiveTranslation);
         var outcome = pc.Run();
-        return (MachineRun.Collect(this, pc, outcome, monitor.Detector.Recorded), monitor);
+        return MachineRun.Collect(this, pc, outcome, monitor.Detector.Recorded);
     }
 }

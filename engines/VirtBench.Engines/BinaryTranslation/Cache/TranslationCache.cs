@@ -11,8 +11,8 @@ namespace VirtBench.Engines.BinaryTranslation.Cache;
 /// <summary>
 /// The translation cache: a region of VMM memory the CPU executes translated code from (its second instruction
 /// source), filled unit after unit and flushed whole when full, as VMware's was. It keeps the units (by address, for
-/// the TC-to-guest map), the entry points (guest linear address to translation, every instruction boundary of every
-/// unit), the lookup table of indirect branches, the chains between units (patched jumps, and the incoming ones a
+/// the TC-to-guest map), the entry points (guest linear address to translation: unit starts, which branches go to, and
+/// every instruction boundary of every unit, where the guest may resume after an interrupt), the lookup table of indirect branches, the chains between units (patched jumps, and the incoming ones a
 /// dying unit must undo), and the guest pages the code came from (<see cref="CodePages"/>).
 /// </summary>
 internal sealed class TranslationCache
@@ -27,6 +27,7 @@ internal sealed class TranslationCache
     private readonly CodePages _pages;
     private readonly List<TranslationUnit> _units = [];
     private readonly Dictionary<uint, (TranslationUnit Unit, uint Address)> _entries = [];
+    private readonly Dictionary<uint, TranslationUnit> _starts = [];
     private readonly uint _end, _unitsStart;
     private uint _next;
     private int _nextId;
@@ -84,12 +85,27 @@ internal sealed class TranslationCache
         return null;
     }
 
-    /// <summary>The translation of the guest instruction at <paramref name="linear"/>, if some unit holds it.</summary>
-    public bool TryEntry(uint linear, out TranslationUnit unit, out uint address)
+    /// <summary>
+    /// The translation of the guest instruction at <paramref name="linear"/>: a unit that starts there, or (unless
+    /// <paramref name="unitStart"/>) any unit that holds it.
+    /// </summary>
+    public bool TryEntry(uint linear, bool unitStart, out TranslationUnit unit, out uint address)
     {
-        if (_entries.TryGetValue(linear, out var entry)) { (unit, address) = entry; return true; }
+        if (_entries.TryGetValue(linear, out var entry) && (!unitStart || entry.Unit.Linear == linear || TryStart(linear, out entry)))
+        {
+            (unit, address) = entry;
+            return true;
+        }
         (unit, address) = (null!, 0);
         return false;
+    }
+
+    private bool TryStart(uint linear, out (TranslationUnit Unit, uint Address) entry)
+    {
+        entry = default;
+        if (!_starts.TryGetValue(linear, out var unit)) return false;
+        entry = (unit, unit.Address);
+        return true;
     }
 
     /// <summary>Writes a unit's translation at <see cref="Next"/> (which must fit) and records it.</summary>
@@ -179,6 +195,7 @@ internal sealed class TranslationCache
         }
         _units.RemoveAll(u => u != Routine);
         _entries.Clear();
+        _starts.Clear();
         _pages.Clear();
         _data.ClearLookups();
         _next = _unitsStart;
@@ -193,6 +210,7 @@ internal sealed class TranslationCache
             uint linear = unit.Linear + ((uint)unit.Guest[k].IP - unit.Eip);
             _entries.TryAdd(linear, (unit, unit.Address + (uint)unit.InstructionOffsets[k]));
         }
+        _starts.TryAdd(unit.Linear, unit);
     }
 
     /// <summary>Takes a unit out of service: its entries, lookups, chains, probes and pages.</summary>
@@ -204,6 +222,7 @@ internal sealed class TranslationCache
             uint linear = unit.Linear + ((uint)unit.Guest[k].IP - unit.Eip);
             if (_entries.TryGetValue(linear, out var entry) && entry.Unit == unit) _entries.Remove(linear);
         }
+        if (_starts.TryGetValue(unit.Linear, out var start) && start == unit) _starts.Remove(unit.Linear);
         foreach (var (eip, address) in unit.Lookups) _data.ClearLookup(eip, address);
         if (unlinkIncoming)
             foreach (var (from, exit) in unit.Incoming)

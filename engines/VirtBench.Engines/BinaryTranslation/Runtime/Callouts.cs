@@ -97,7 +97,7 @@ internal sealed class Callouts(DeprivilegedVmm vmm, TranslationCache cache, Tran
     /// <summary>An exit's first run: find or translate its target, and patch the exit's jump to go there directly from now on.</summary>
     private void Chain(TranslationUnit unit, CalloutSite site)
     {
-        if (!dispatcher.TryFind(site.GuestEip, out var target, out uint address, out _))
+        if (!dispatcher.TryFind(site.GuestEip, unitStart: true, out var target, out uint address, out _))
         {
             dispatcher.EnterKernelAt(site.GuestEip);   // reflects the fault of fetching there
             return;
@@ -111,7 +111,7 @@ internal sealed class Callouts(DeprivilegedVmm vmm, TranslationCache cache, Tran
     {
         _counters.Add(site.Counted);
         uint eip = data.Read(TranslatorData.LookupTarget);
-        if (!dispatcher.TryFind(eip, out var target, out uint address, out _))
+        if (!dispatcher.TryFind(eip, unitStart: true, out var target, out uint address, out _))
         {
             dispatcher.EnterKernelAt(eip);
             return;

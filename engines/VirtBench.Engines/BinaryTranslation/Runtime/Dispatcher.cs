@@ -63,7 +63,7 @@ internal sealed class Dispatcher(DeprivilegedVmm vmm, TranslationCache cache, Tr
     {
         for (int attempt = 0; attempt < MaxFetchFaults; attempt++)
         {
-            if (TryFind(eip, out _, out uint address, out var fault))
+            if (TryFind(eip, unitStart: false, out _, out uint address, out var fault))
             {
                 ResumeAt(address);
                 UseVmmGs();   // a guest instruction starts there: translated code's %gs
@@ -81,15 +81,17 @@ internal sealed class Dispatcher(DeprivilegedVmm vmm, TranslationCache cache, Tr
     }
 
     /// <summary>
-    /// The translation of the guest kernel instruction at <paramref name="eip"/> (translating its unit if no unit has
-    /// it). False with the guest's fault if its code cannot be fetched.
+    /// The translation of the guest kernel instruction at <paramref name="eip"/>, translating a unit from there if none
+    /// holds it (with <paramref name="unitStart"/>, for a branch target, if none starts there: units start at branch
+    /// targets, so that each one's entries count the runs of its code). False with the guest's fault if its code cannot
+    /// be fetched.
     /// </summary>
-    public bool TryFind(uint eip, out TranslationUnit unit, out uint address, out GuestFault fault)
+    public bool TryFind(uint eip, bool unitStart, out TranslationUnit unit, out uint address, out GuestFault fault)
     {
         fault = default;
         var cs = _cpu.Segment(SegReg.Cs);
         uint linear = cs.Base + eip;
-        if (cache.TryEntry(linear, out unit, out address)) return true;
+        if (cache.TryEntry(linear, unitStart, out unit, out address)) return true;
         if (eip > cs.Limit && !HypervisorRegion.Contains(linear))
         {
             fault = new GuestFault(Vectors.GP, 0);
