@@ -46,6 +46,17 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public void AdaptiveTranslationCanBeTurnedOff()
+    {
+        string dir = _temp.File("off");
+        Assert.Equal(0, Cli.Run("run", "-o", dir, "--workloads", "syscall", "--no-adaptive-translation").ExitCode);
+        Assert.False(ResultsReader.Load(Path.Combine(dir, "results.json")).Parameters.AdaptiveTranslation);
+        string on = _temp.File("on");
+        Assert.Equal(0, Cli.Run("run", "-o", on, "--workloads", "syscall").ExitCode);
+        Assert.True(ResultsReader.Load(Path.Combine(on, "results.json")).Parameters.AdaptiveTranslation);
+    }
+
+    [Fact]
     public void ReportRepricesSavedResults()
     {
         string first = _temp.File("modern");

@@ -30,10 +30,11 @@ internal static class RunCommand
         jobs.Aliases.Add("-j");
         var budget = Options.Whole("--budget", "Retired-instruction budget per run", 1UL, ulong.MaxValue, () => machine.InstructionBudget);
         var tlb = Options.Whole("--tlb", "TLB entries of the simulated machine (a power of two)", 1, 65536, () => machine.TlbEntries);
+        var noAdaptation = new Option<bool>("--no-adaptive-translation") { Description = "Binary translation: keep page-table writers as tracing faults (measures what adaptive translation saves)" };
 
         var command = new Command("run", "Run engines x workloads, price the counts and write the report (index.html, charts, results.json, results.csv, summary.md)")
         {
-            engines, workloads, profile, scale, output_, jobs, budget, tlb,
+            engines, workloads, profile, scale, output_, jobs, budget, tlb, noAdaptation,
         };
         command.SetAction(parse =>
         {
@@ -55,7 +56,7 @@ internal static class RunCommand
                 Workloads = selectedWorkloads,
                 IterationScale = parse.GetValue(scale),
                 Jobs = parse.GetValue(jobs),
-                Run = new RunOptions { Machine = machineOptions },
+                Run = new RunOptions { Machine = machineOptions, AdaptiveTranslation = !parse.GetValue(noAdaptation) },
             };
             output.WriteLine($"virtbench: {selectedEngines.Count} engines x {selectedWorkloads.Count} workloads, {options.Jobs} at a time, profile {costs.Name}");
             var results = ProgressDisplay.Run(output, options);

@@ -19,9 +19,10 @@ internal static class TranslateCommand
         var iterations = Options.Whole<uint>("--iterations", "Iterations (default: the workload's default)", 1, uint.MaxValue);
         iterations.Aliases.Add("-n");
         var file = new Option<string>("--output", "-o") { Description = "Write the listing to this file instead of the console" };
+        var noAdaptation = new Option<bool>("--no-adaptive-translation") { Description = "Keep page-table writers as tracing faults" };
         var command = new Command("translate", "Run a workload under binary translation and show its hottest translation units, guest code beside its translation")
         {
-            workload, top, iterations, file,
+            workload, top, iterations, file, noAdaptation,
         };
         command.SetAction(parse =>
         {
@@ -29,7 +30,8 @@ internal static class TranslateCommand
             var engine = toolbox.Engines.OfType<BinaryTranslationEngine>().FirstOrDefault()
                          ?? throw new UsageException("the binary-translation engine is not in this build of virtbench");
             uint n = parse.GetResult(iterations) is { Implicit: false } ? parse.GetValue(iterations) : spec.DefaultIterations;
-            var listing = engine.Translate(spec.BuildImage(engine.Flavor, n), new RunOptions(), parse.GetValue(top));
+            var options = new RunOptions { AdaptiveTranslation = !parse.GetValue(noAdaptation) };
+            var listing = engine.Translate(spec.BuildImage(engine.Flavor, n), options, parse.GetValue(top));
             string? path = parse.GetValue(file);
             if (path is null)
             {
