@@ -18,9 +18,6 @@ internal sealed class AdaptiveTranslation(bool enabled)
     /// <summary>True if the instruction at this guest linear address is translated as a page-table-write callout.</summary>
     public bool IsAdapted(uint linear) => _adapted.Contains(linear);
 
-    /// <summary>Guest instructions adapted so far.</summary>
-    public int Adapted => _adapted.Count;
-
     /// <summary>
     /// The IDENT copy of the instruction at <paramref name="linear"/> took a tracing fault on a page table: true if the
     /// unit holding the copy must be retranslated, because the instruction has now faulted often enough (from then on it

@@ -14,9 +14,6 @@ internal sealed class CodePages(ShadowPageTables shadows)
     private readonly Dictionary<uint, List<TranslationUnit>> _byFrame = [];
     private readonly Dictionary<(uint LinearPage, uint Frame), List<TranslationUnit>> _byMapping = [];
 
-    /// <summary>Guest frames holding translated code.</summary>
-    public int Frames => _byFrame.Count;
-
     /// <summary>Records a unit's pages, tracing the frames not traced yet.</summary>
     public void Add(TranslationUnit unit)
     {

@@ -61,9 +61,6 @@ internal sealed class TranslationCache
     /// <summary>Times the cache was flushed because it was full.</summary>
     public int Flushes { get; private set; }
 
-    /// <summary>Guest frames that hold translated code (and are traced for it).</summary>
-    public int CodeFrames => _pages.Frames;
-
     /// <summary>The live units, in translation order.</summary>
     public IEnumerable<TranslationUnit> Units => _units.Where(u => u.Alive && u != Routine);
 

@@ -76,9 +76,6 @@ internal sealed class TranslationUnit
     /// <summary>Lookup-table entries set to point into this unit (guest EIP, translation address).</summary>
     public List<(uint Eip, uint Address)> Lookups { get; } = [];
 
-    /// <summary>True if <paramref name="address"/> lies in the translation.</summary>
-    public bool Contains(uint address) => address - Address < Length;
-
     /// <summary>The map entry of the translated instruction at <paramref name="address"/> (which must lie in the unit), or null.</summary>
     public TcMapEntry? EntryAt(uint address)
     {
@@ -93,16 +90,7 @@ internal sealed class TranslationUnit
         return null;
     }
 
-    /// <summary>The map entry after the one at <paramref name="address"/> (its successor in the translation), or null.</summary>
-    public TcMapEntry? EntryAfter(uint address)
-    {
-        uint offset = address - Address;
-        foreach (var entry in Map)
-            if (entry.Offset > offset) return entry;
-        return null;
-    }
-
-    /// <summary>The guest instruction at a guest EIP, or null if it is not one of the unit's.</summary>
+    /// <summary>The index of the guest instruction at a guest EIP, or -1 if it is not one of the unit's.</summary>
     public int IndexOf(uint eip)
     {
         for (int i = 0; i < Guest.Length; i++)

@@ -96,7 +96,8 @@ internal sealed class UnitDecoder
         {
             uint pageEnd = (at & ~0xFFFu) + 4096;
             uint stop = end - at <= pageEnd - at ? end : pageEnd;
-            var t = _memory.Translate(at, MemoryAccess.Execute, user: false, setAccessedDirty: false);
+            // The translator's read of the code is the guest's fetch: it sets the accessed bits, as fetching does.
+            var t = _memory.Translate(at, MemoryAccess.Execute, user: false);
             if (!t.Ok) return false;
             var range = new GuestCodeRange(at & ~0xFFFu, t.Physical >> 12, (ushort)(at & 0xFFF), (ushort)(stop - (at & ~0xFFFu)));
             if (code.Count > 0 && code[^1].LinearPage == range.LinearPage && code[^1].End == range.Start)
