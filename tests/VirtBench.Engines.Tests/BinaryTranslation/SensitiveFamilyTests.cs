@@ -12,7 +12,48 @@ namespace VirtBench.Engines.Tests.BinaryTranslation;
 /// </summary>
 public class SensitiveFamilyTests
 {
-    public static TheoryData<string> Families => ["interrupt-flag", "descriptor-tables", "control-registers", "guest-gs", "far-transfers"];
+    private const uint LowCode = 0x8000;
+
+    /// <summary>
+    /// A routine at <paramref name="at"/> made of branches with a 16-bit operand size: loop and jecxz (o16), a call and
+    /// its ret (o16), a jmp (o16). EAX ends at 3 * 0x10 + 6 = 0x36.
+    /// </summary>
+    private static byte[] SixteenBitBranches(uint at)
+    {
+        var a = new Assembler(32);
+        var loop = a.CreateLabel();
+        var leaf = a.CreateLabel();
+        var skip = a.CreateLabel();
+        var end = a.CreateLabel();
+        a.xor(eax, eax);
+        a.mov(ecx, 3u);
+        a.Label(ref loop);
+        a.add(eax, 0x10);
+        a.AddInstruction(Instruction.CreateBranch(Code.Loop_rel8_16_ECX, loop.Id));
+        a.AddInstruction(Instruction.CreateBranch(Code.Call_rel16, leaf.Id));
+        a.AddInstruction(Instruction.CreateBranch(Code.Jecxz_rel8_16, skip.Id));   // ECX is 0: taken
+        a.add(eax, 0x100);
+        a.Label(ref skip);
+        a.AddInstruction(Instruction.CreateBranch(Code.Jmp_rel16, end.Id));
+        a.add(eax, 0x1000);
+        a.Label(ref leaf);
+        a.add(eax, 3);
+        a.AddInstruction(Instruction.Create(Code.Retnw));
+        a.Label(ref end);
+        a.add(eax, 3);
+        a.ret();
+        var bytes = new Bytes();
+        a.Assemble(bytes, at);
+        return bytes.Data.ToArray();
+    }
+
+    private sealed class Bytes : CodeWriter
+    {
+        public readonly List<byte> Data = [];
+        public override void WriteByte(byte value) => Data.Add(value);
+    }
+
+    public static TheoryData<string> Families => ["interrupt-flag", "descriptor-tables", "control-registers", "guest-gs", "far-transfers", "16-bit-branches"];
 
     [Theory]
     [MemberData(nameof(Families))]
@@ -129,9 +170,19 @@ public class SensitiveFamilyTests
                     a.jmp(__fword_ptr[0x1E20]);            // jmp far 0x08:back
                     a.Label(ref end);
                     break;
+                case "16-bit-branches":
+                    // Code below 64 KiB (16-bit branches cut EIP to 16 bits), written there as data, then called.
+                    byte[] routine = SixteenBitBranches(LowCode);
+                    for (int at = 0; at < routine.Length; at += 4)
+                        a.mov(__dword_ptr[LowCode + (uint)at], BitConverter.ToInt32(routine.Concat(new byte[4]).ToArray(), at));
+                    a.mov(edx, LowCode);
+                    a.call(edx);
+                    Show(eax);
+                    break;
             }
         });
         var native = EngineCatalog.Get("native").Run(image, EngineFixtures.Options);
+        if (family == "16-bit-branches") Assert.Equal("00000036 done\n", native.UartOutput);
         var emulated = EngineCatalog.Get("trap-emulate-pg").Run(image, EngineFixtures.Options);
         var translated = EngineCatalog.Get("binary-translation").Run(image, EngineFixtures.Options);
 

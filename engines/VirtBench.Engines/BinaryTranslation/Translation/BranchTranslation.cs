@@ -34,11 +34,14 @@ internal static class BranchTranslation
         uint eip = (uint)i.IP, target = (uint)i.NearBranchTarget, next = (uint)i.NextIP;
         if (i.Mnemonic is Mnemonic.Loop or Mnemonic.Loope or Mnemonic.Loopne or Mnemonic.Jecxz or Mnemonic.Jcxz)
         {
-            // Only short forms exist: the copy branches over the fall-through exit to the taken one.
+            // Only short forms exist: the copy branches over the fall-through exit to the taken one. Its operand size
+            // becomes 32 bits (a 16-bit one would cut the translation-cache address); the count register stays.
             var taken = u.A.CreateLabel();
             var copy = i;
             copy.IP = 0;
-            if (copy.Op0Kind == OpKind.NearBranch16) copy.NearBranch16 = (ushort)taken.Id; else copy.NearBranch32 = (uint)taken.Id;
+            copy.Code = WithEip32(i.Code);
+            copy.Op0Kind = OpKind.NearBranch32;
+            copy.NearBranch32 = (uint)taken.Id;
             u.A.AddInstruction(copy);
             u.At(eip, TcRole.Boundary);
             u.Exit(Code.Jmp_rel32_32, next, next);
@@ -101,6 +104,20 @@ internal static class BranchTranslation
         load.Op1Kind = OpKind.Memory;
         return load;
     }
+
+    /// <summary>The form of a loop or jcxz with a 32-bit operand size (EIP not truncated) and the same count register.</summary>
+    private static Code WithEip32(Code code) => code switch
+    {
+        Code.Loop_rel8_16_CX => Code.Loop_rel8_32_CX,
+        Code.Loop_rel8_16_ECX => Code.Loop_rel8_32_ECX,
+        Code.Loope_rel8_16_CX => Code.Loope_rel8_32_CX,
+        Code.Loope_rel8_16_ECX => Code.Loope_rel8_32_ECX,
+        Code.Loopne_rel8_16_CX => Code.Loopne_rel8_32_CX,
+        Code.Loopne_rel8_16_ECX => Code.Loopne_rel8_32_ECX,
+        Code.Jcxz_rel8_16 => Code.Jcxz_rel8_32,
+        Code.Jecxz_rel8_16 => Code.Jecxz_rel8_32,
+        _ => code,
+    };
 
     private static Code NearJcc(ConditionCode condition) => condition switch
     {
