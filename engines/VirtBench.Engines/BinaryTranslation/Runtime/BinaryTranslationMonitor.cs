@@ -37,11 +37,11 @@ internal sealed class BinaryTranslationMonitor : IMonitor
         _v = _vmm.Virtual;
         _data = new TranslatorData(_vmm);
         Cache = new TranslationCache(_vmm, _data, cacheBytes);
-        Adaptation = new AdaptiveTranslation(adaptiveTranslation);
-        var translator = new Translator(Cache.Routine.Address, Adaptation.IsAdapted);
+        var adaptation = new AdaptiveTranslation(adaptiveTranslation);
+        var translator = new Translator(Cache.Routine.Address, adaptation.IsAdapted);
         _dispatcher = new Dispatcher(_vmm, Cache, _data, new UnitDecoder(_v.Memory), translator);
         _callouts = new Callouts(_vmm, Cache, _data, _dispatcher);
-        _faults = new TranslatedFaults(_vmm, _data, _dispatcher, Cache, Adaptation);
+        _faults = new TranslatedFaults(_vmm, _data, _dispatcher, Cache, adaptation);
         Detector = new HoleDetector(_cpu, _v, _vmm.Emulator, _vmm.Interrupts, new HoleRecorder(pc.Image.Symbols, _counters));
         _vmm.OtherTracedPageWritten = Cache.GuestCodeWritten;
         _vmm.MappingsChanged = linear => Cache.MappingsChanged(_v.Memory, linear);
@@ -52,9 +52,6 @@ internal sealed class BinaryTranslationMonitor : IMonitor
 
     /// <summary>The translation cache (for inspection).</summary>
     public TranslationCache Cache { get; }
-
-    /// <summary>Adaptive translation's state.</summary>
-    public AdaptiveTranslation Adaptation { get; }
 
     /// <summary>
     /// The virtualization holes of user code, which runs directly at ring 3 as on VMware (sgdt, sidt, sldt, str, smsw,
