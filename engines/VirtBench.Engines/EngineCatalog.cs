@@ -8,6 +8,7 @@ public static class EngineCatalog
     [
         new Native.NativeEngine(),
         new Emulation.EmulationEngine(),
+        new HardwareAssisted.NestedPagingEngine(),
     ];
 
     /// <summary>The engine with this name; throws <see cref="ArgumentException"/> listing the valid names otherwise.</summary>

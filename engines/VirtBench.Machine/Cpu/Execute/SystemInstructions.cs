@@ -10,8 +10,6 @@ namespace VirtBench.Machine.Cpu.Execute;
 /// </summary>
 internal static unsafe class SystemInstructions
 {
-    public const uint MsrTsc = 0x10, MsrSysenterCs = 0x174, MsrSysenterEsp = 0x175, MsrSysenterEip = 0x176;
-
     public static bool TryBind(ref Op op, in Instruction i)
     {
         op.EndsBlock = true;
@@ -364,10 +362,10 @@ internal static unsafe class SystemInstructions
         ulong value;
         switch (msr)
         {
-            case MsrTsc: value = c.TimeStampCounter + op.Position; break;
-            case MsrSysenterCs: value = c.SysenterCs; break;
-            case MsrSysenterEsp: value = c.SysenterEsp; break;
-            case MsrSysenterEip: value = c.SysenterEip; break;
+            case Msrs.Tsc: value = c.TimeStampCounter + op.Position; break;
+            case Msrs.SysenterCs: value = c.SysenterCs; break;
+            case Msrs.SysenterEsp: value = c.SysenterEsp; break;
+            case Msrs.SysenterEip: value = c.SysenterEip; break;
             default: return c.GeneralProtection(0);
         }
         c.Regs[0] = (uint)value;
@@ -382,9 +380,9 @@ internal static unsafe class SystemInstructions
         if (c.Vmx is { } vmx && vmx.MsrExits(msr, write: true)) return Exit(c, ref op, new VmExit { Reason = VmExitReason.Wrmsr });
         switch (msr)
         {
-            case MsrSysenterCs: c.SysenterCs = c.Regs[0]; break;
-            case MsrSysenterEsp: c.SysenterEsp = c.Regs[0]; break;
-            case MsrSysenterEip: c.SysenterEip = c.Regs[0]; break;
+            case Msrs.SysenterCs: c.SysenterCs = c.Regs[0]; break;
+            case Msrs.SysenterEsp: c.SysenterEsp = c.Regs[0]; break;
+            case Msrs.SysenterEip: c.SysenterEip = c.Regs[0]; break;
             default: return c.GeneralProtection(0);
         }
         return false;
