@@ -14,6 +14,15 @@ public sealed partial class Cpu
     private GuestInterruptibility _sliceBlocking;
 
     /// <summary>
+    /// Exits in a row that simulated time may pass without, before the run stops: exits take no simulated time,
+    /// so a VMM that keeps resuming a guest which exits again at once would otherwise never reach the budget.
+    /// </summary>
+    internal const int MaxExitsWithoutProgress = 100_000;
+
+    private ulong _lastExitTicks = ulong.MaxValue;
+    private int _exitsWithoutProgress;
+
+    /// <summary>
     /// VMLAUNCH: enters VMX non-root mode under <paramref name="vmcs"/> at the current guest state. Like every
     /// VM entry it is counted (<see cref="Event.VmEntry"/>), checks the guest state and the event to inject, and
     /// injects that event. False if the entry failed: the run is then stopped with the reason.
@@ -31,6 +40,13 @@ public sealed partial class Cpu
         if (vmcs is null || Monitor is null)
         {
             Stop(new RunOutcome(OutcomeKind.EngineStop, $"VM exit {exit.Reason} with no {(vmcs is null ? "VMCS" : "monitor")} attached"));
+            return;
+        }
+        if (Ticks != _lastExitTicks) (_lastExitTicks, _exitsWithoutProgress) = (Ticks, 0);
+        else if (++_exitsWithoutProgress >= MaxExitsWithoutProgress)
+        {
+            Stop(new RunOutcome(OutcomeKind.EngineStop,
+                $"{MaxExitsWithoutProgress:N0} VM exits in a row without the guest making progress, the last {exit.Reason} at EIP 0x{Eip:x8}"));
             return;
         }
         vmcs.RecordExit(exit, _sliceBlocking);

@@ -120,6 +120,28 @@ internal sealed class TestKernel
         Asm.invlpg(__[linear]);
     }
 
+    /// <summary>
+    /// Emits: the PIC remapped (master at vector <see cref="TimerVector"/>, slave at 0x28), only IRQ 0 unmasked,
+    /// and PIT channel 0 as a rate generator of <paramref name="pitCount"/> ticks per interrupt. Interrupts stay off.
+    /// </summary>
+    public void StartTimer(ushort pitCount)
+    {
+        foreach (var (port, value) in new (byte, byte)[]
+                 {
+                     (0x20, 0x11), (0x21, TimerVector), (0x21, 0x04), (0x21, 0x01),
+                     (0xA0, 0x11), (0xA1, 0x28), (0xA1, 0x02), (0xA1, 0x01),
+                     (0x21, 0xFE), (0xA1, 0xFF),
+                     (0x43, 0x34), (0x40, (byte)pitCount), (0x40, (byte)(pitCount >> 8)),
+                 })
+        {
+            Asm.mov(al, value);
+            Asm.@out(port, al);
+        }
+    }
+
+    /// <summary>The vector of IRQ 0 after <see cref="StartTimer"/>.</summary>
+    public const byte TimerVector = 0x20;
+
     private void Emit(Action<TestKernel> body)
     {
         var a = Asm;
