@@ -139,6 +139,30 @@ internal sealed class TestKernel
         }
     }
 
+    /// <summary>
+    /// Emits a bench-port mark: <see cref="Platform.BenchBegin"/> (after the operation count) opens the measured
+    /// region, <see cref="Platform.BenchEnd"/> closes it. EAX is clobbered.
+    /// </summary>
+    public void Bench(uint command, uint operations = 1)
+    {
+        if (command == Platform.BenchBegin)
+        {
+            Asm.mov(eax, operations);
+            Asm.@out((byte)Platform.BenchOpsPort, eax);
+        }
+        Asm.mov(eax, command);
+        Asm.@out((byte)Platform.BenchControlPort, eax);
+    }
+
+    /// <summary>Emits a jump over padding to the next page, so that the code after it starts a page (its fetches stay on one page).</summary>
+    public void ContinueOnNewPage()
+    {
+        var next = Program.CreateLabel();
+        Asm.jmp(next);
+        Program.Align(4096);
+        Program.Place(ref next);
+    }
+
     /// <summary>The vector of IRQ 0 after <see cref="StartTimer"/>.</summary>
     public const byte TimerVector = 0x20;
 

@@ -12,31 +12,21 @@ namespace VirtBench.Machine.Tests.Vmx;
 /// </summary>
 public class NestedPagingTests
 {
-    private static void Bench(TestKernel k, uint command)
-    {
-        k.Asm.mov(eax, command);
-        if (command == Platform.BenchBegin) k.Asm.@out((byte)Platform.BenchOpsPort, eax);
-        k.Asm.@out((byte)Platform.BenchControlPort, eax);
-    }
-
     [Fact]
     public void A_cr3_load_invlpg_and_page_table_write_do_not_exit_and_each_tlb_miss_walks_both_dimensions()
     {
         const uint data = TestPages + 0x5000, other = TestPages + 0x6000;
         var guest = TestKernel.Build(k =>
         {
-            var (a, p) = (k.Asm, k.Program);
-            var measured = p.CreateLabel("measured");
-            a.jmp(measured);
-            p.Align(4096);                   // the measured code on one page
-            p.Place(ref measured);
-            Bench(k, Platform.BenchBegin);
+            var a = k.Asm;
+            k.ContinueOnNewPage();           // the measured code on one page
+            k.Bench(Platform.BenchBegin);
             a.mov(eax, cr3);
             a.mov(cr3, eax);                 // flush: the next fetch misses (the code page's entries are accessed already)
             a.mov(eax, __dword_ptr[data]);   // miss; sets the PTE's accessed bit
             a.invlpg(__[data]);
             a.mov(__dword_ptr[PteAddress(other)], other | Present | Writable); // a page-table write: misses on the table's page, sets A and D
-            Bench(k, Platform.BenchEnd);
+            k.Bench(Platform.BenchEnd);
             k.Exit(0);
         }, new KernelOptions { Paging = true });
 
@@ -67,9 +57,9 @@ public class NestedPagingTests
     {
         var guest = TestKernel.Build(k =>
         {
-            Bench(k, Platform.BenchBegin);
+            k.Bench(Platform.BenchBegin);
             k.Asm.mov(eax, __dword_ptr[TestPages]);
-            Bench(k, Platform.BenchEnd);
+            k.Bench(Platform.BenchEnd);
             k.Exit(0);
         });
         var vmx = VmxHarness.Launch(guest.Image);
