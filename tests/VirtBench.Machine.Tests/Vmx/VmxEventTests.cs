@@ -56,29 +56,23 @@ public class VmxEventTests
         Assert.Equal(0x8000_0020u, h.Vmcs.Inspect(VmcsField.ExitInterruptionInfo));
     }
 
-    /// <summary>
-    /// Emits a timer handler that stores the interrupted EIP at <paramref name="log"/>, then masks IRQ 0 (so this
-    /// is the only timer interrupt the guest takes) and ends the interrupt.
-    /// </summary>
-    private static void EmitLoggingTimerHandler(TestKernel k, Label handler, Label log)
+    /// <summary>The labels of a <see cref="TimerAfterSti"/> guest.</summary>
+    private sealed record StiGuest(AssembledGuest Guest, Label Shadowed, Label After, Label Log)
     {
-        var (a, p) = (k.Asm, k.Program);
-        p.Place(ref handler);
-        a.mov(eax, __dword_ptr[esp]);
-        a.mov(__dword_ptr[p.Address(log)], eax);
-        a.mov(al, 0xFF);
-        a.@out(0x21, al);
-        a.mov(al, 0x20);
-        a.@out(0x20, al);
-        a.iretd();
-        p.Place(ref log);
-        a.dd(0u);
+        public uint Address(Label label) => Guest.Address(label);
+
+        /// <summary>The EIP the timer interrupt interrupted.</summary>
+        public uint InterruptedAt(Pc pc) => pc.Memory.Read32(Guest.Address(Log));
     }
 
-    [Fact]
-    public void An_interrupt_that_arrives_while_IF_is_0_is_injected_at_the_window_after_the_sti_shadow()
+    /// <summary>
+    /// A guest that starts the timer and spins about 4000 instructions with IF = 0 (the timer requests in there),
+    /// then runs sti and <paramref name="shadowed"/> (in the sti shadow) and stops. Its timer handler stores the
+    /// interrupted EIP, then masks IRQ 0 (so this is the only timer interrupt it takes) and ends the interrupt.
+    /// </summary>
+    private static StiGuest TimerAfterSti(Action<Assembler> shadowed)
     {
-        Label after = default, log = default;
+        Label inShadow = default, after = default, log = default;
         var guest = TestKernel.Build(k =>
         {
             var (a, p) = (k.Asm, k.Program);
@@ -86,23 +80,41 @@ public class VmxEventTests
             log = p.CreateLabel("log");
             k.SetGate(TestKernel.TimerVector, handler);
             k.StartTimer(100);
-            a.mov(ecx, 2000);                  // about 4000 instructions with IF = 0: the timer fires in here
+            a.mov(ecx, 2000);
             var loop = p.CreateLabel("loop");
             p.Place(ref loop);
             a.dec(ecx);
             a.jnz(loop);
             a.sti();
-            a.nop();                           // in the sti shadow
+            inShadow = p.CreateLabel("shadowed");
+            p.Place(ref inShadow);
+            shadowed(a);
             after = p.CreateLabel("after");
             p.Place(ref after);
             a.cli();
             k.Exit(0);
 
-            EmitLoggingTimerHandler(k, handler, log);
+            p.Place(ref handler);
+            a.mov(eax, __dword_ptr[esp]);
+            a.mov(__dword_ptr[p.Address(log)], eax);
+            a.mov(al, 0xFF);
+            a.@out(0x21, al);
+            a.mov(al, 0x20);
+            a.@out(0x20, al);
+            a.iretd();
+            p.Place(ref log);
+            a.dd(0u);
         });
+        return new StiGuest(guest, inShadow, after, log);
+    }
+
+    [Fact]
+    public void An_interrupt_that_arrives_while_IF_is_0_is_injected_at_the_window_after_the_sti_shadow()
+    {
+        var guest = TimerAfterSti(a => a.nop());
         int pending = -1;
         var seen = new List<(VmExitReason Reason, uint Eip, bool If)>();
-        var h = VmxHarness.Launch(guest.Image, ExternalInterruptExiting);
+        var h = VmxHarness.Launch(guest.Guest.Image, ExternalInterruptExiting);
         h.Handler = (x, e) =>
         {
             var v = x.Vmcs;
@@ -119,8 +131,8 @@ public class VmxEventTests
         };
         Assert.True(h.Pc.Run().IsSuccess);
         Assert.Equal((VmExitReason.ExternalInterrupt, false), (seen[0].Reason, seen[0].If));
-        Assert.Equal((VmExitReason.InterruptWindow, guest.Address(after), true), seen[1]);
-        Assert.Equal(guest.Address(after), h.Pc.Memory.Read32(guest.Address(log)));
+        Assert.Equal((VmExitReason.InterruptWindow, guest.Address(guest.After), true), seen[1]);
+        Assert.Equal(guest.Address(guest.After), guest.InterruptedAt(h.Pc));
         Assert.Equal(1ul, h.Pc.Counters[Event.InterruptInjection]);
         Assert.Equal(1ul, h.Pc.Counters[Event.InterruptDelivered]);
     }
@@ -160,31 +172,8 @@ public class VmxEventTests
         // The timer requests while IF = 0 (no external-interrupt exiting: the CPU delivers through the guest's IDT).
         // sti's shadow covers a load that takes an EPT violation; after the VMM maps the page the load restarts, still
         // in the shadow, so the interrupt arrives after it.
-        Label load = default, after = default, log = default;
-        var guest = TestKernel.Build(k =>
-        {
-            var (a, p) = (k.Asm, k.Program);
-            var handler = p.CreateLabel("timer");
-            log = p.CreateLabel("log");
-            k.SetGate(TestKernel.TimerVector, handler);
-            k.StartTimer(100);
-            a.mov(ecx, 2000);
-            var loop = p.CreateLabel("loop");
-            p.Place(ref loop);
-            a.dec(ecx);
-            a.jnz(loop);
-            a.sti();
-            load = p.CreateLabel("load");
-            p.Place(ref load);
-            a.mov(eax, __dword_ptr[TestPages]);
-            after = p.CreateLabel("after");
-            p.Place(ref after);
-            a.cli();
-            k.Exit(0);
-
-            EmitLoggingTimerHandler(k, handler, log);
-        });
-        var h = VmxHarness.Launch(guest.Image, x => x.Unmap(TestPages));
+        var guest = TimerAfterSti(a => a.mov(eax, __dword_ptr[TestPages]));
+        var h = VmxHarness.Launch(guest.Guest.Image, x => x.Unmap(TestPages));
         var state = new List<(uint Rip, uint Blocking)>();
         h.Handler = (x, e) =>
         {
@@ -194,8 +183,8 @@ public class VmxEventTests
         };
         Assert.True(h.Pc.Run().IsSuccess);
         Assert.Equal((VmExitReason.EptViolation, TestPages), (Assert.Single(h.Exits).Reason, h.Exits[0].GuestLinearAddress));
-        Assert.Equal((guest.Address(load), (uint)GuestInterruptibility.BlockingBySti), state[0]);
-        Assert.Equal(guest.Address(after), h.Pc.Memory.Read32(guest.Address(log)));
+        Assert.Equal((guest.Address(guest.Shadowed), (uint)GuestInterruptibility.BlockingBySti), state[0]);
+        Assert.Equal(guest.Address(guest.After), guest.InterruptedAt(h.Pc));
     }
 
     [Fact]
