@@ -65,7 +65,7 @@ internal sealed class ControlRegisterExits(IMemoryVirtualization memory)
         _cr0Shadow = value;
         v.Vmcs.Write(VmcsField.Cr0ReadShadow, value);
         v.Vmcs.Write(VmcsField.GuestCr0, memory.RealCr0(value));
-        if (pagingChanged) memory.PagingControlsChanged(v);
+        if (pagingChanged) memory.PagingControlsChanged(v, _cr0Shadow, _cr4Shadow);
         v.Emulated(mnemonic);
         v.SkipInstruction();
     }
@@ -81,7 +81,7 @@ internal sealed class ControlRegisterExits(IMemoryVirtualization memory)
         _cr4Shadow = value;
         v.Vmcs.Write(VmcsField.Cr4ReadShadow, value);
         v.Vmcs.Write(VmcsField.GuestCr4, value);
-        if (pagingChanged) memory.PagingControlsChanged(v);
+        if (pagingChanged) memory.PagingControlsChanged(v, _cr0Shadow, _cr4Shadow);
         v.Emulated(Mnemonic.Mov);
         v.SkipInstruction();
     }

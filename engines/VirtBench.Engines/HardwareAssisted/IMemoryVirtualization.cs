@@ -34,6 +34,10 @@ internal interface IMemoryVirtualization
     /// </summary>
     bool TryHandleExit(Vcpu vcpu, VmExitReason reason);
 
-    /// <summary>The guest's paging controls (CR0.PG, PE or WP, CR4.PSE) changed through a control-register exit the VMM emulated.</summary>
-    void PagingControlsChanged(Vcpu vcpu);
+    /// <summary>
+    /// The guest's paging controls (CR0.PG, PE or WP, CR4.PSE) changed through a control-register exit the VMM
+    /// emulated. <paramref name="guestCr0"/> and <paramref name="guestCr4"/> are the guest's view (exact for the
+    /// bits the VMM owns, which include every bit a strategy asks to own).
+    /// </summary>
+    void PagingControlsChanged(Vcpu vcpu, uint guestCr0, uint guestCr4);
 }

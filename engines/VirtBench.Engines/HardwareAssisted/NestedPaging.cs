@@ -52,7 +52,7 @@ internal sealed class NestedPaging : IMemoryVirtualization
     }
 
     /// <inheritdoc />
-    public void PagingControlsChanged(Vcpu vcpu)
+    public void PagingControlsChanged(Vcpu vcpu, uint guestCr0, uint guestCr4)
     {
         // The guest's paging controls take effect in its own walks; the nested tables do not depend on them.
     }

@@ -94,8 +94,9 @@ public sealed partial class Cpu
 
     /// <summary>
     /// Delivers an event through the IDT as hardware does, applying the double-fault rules when delivery
-    /// itself faults (the second exception is reported at <paramref name="instructionEip"/>). VMMs use this
-    /// for VMX event injection. Returns false if delivery of this event faulted.
+    /// itself faults (the second exception is reported at <paramref name="instructionEip"/>). Software VMMs use
+    /// this to deliver natively; a VMX guest's events are injected through the VMCS on VM entry, which calls it.
+    /// Returns false if delivery of this event faulted.
     /// </summary>
     public bool Inject(int vector, ExceptionKind kind, uint? error, uint instructionEip, uint returnEip)
     {
