@@ -11,7 +11,7 @@ public sealed class NestedPagingEngine : HardwareAssistedEngine
     public override string Name => "hw-ept";
 
     /// <inheritdoc />
-    public override string Description => "VT-x with nested paging (EPT): the guest kernel runs unmodified at ring 0 in VMX non-root mode; I/O, hlt, cpuid and interrupts exit, page tables stay the guest's";
+    public override string Description => "VT-x with nested paging (EPT): the unmodified kernel at ring 0 in VMX non-root mode, owning its page tables";
 
     private protected override IMemoryVirtualization CreateMemoryVirtualization() => new NestedPaging();
 }
