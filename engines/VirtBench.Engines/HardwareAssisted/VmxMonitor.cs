@@ -48,11 +48,13 @@ internal sealed class VmxMonitor : IMonitor
         var cpu = _vcpu.Cpu;
         var memory = _vcpu.Pc.Memory;
         uint msrBitmap = memory.VmmBase;
-        memory.Fill(msrBitmap, 4096, 0xFF);
+        memory.Fill(msrBitmap, 4096, 0xFF); // every MSR access exits...
         foreach (uint msr in PassThroughMsrs)
-            foreach (uint quarter in new[] { 0u, 2048u }) // read-low, write-low
-                memory.Write8(msrBitmap + quarter + msr / 8, (byte)(memory.Read8(msrBitmap + quarter + msr / 8) & ~(1 << (int)(msr & 7))));
-        memory.Write8(msrBitmap + Msrs.Tsc / 8, (byte)(memory.Read8(msrBitmap + Msrs.Tsc / 8) & ~(1 << (int)(Msrs.Tsc & 7)))); // rdmsr of the TSC, as rdtsc
+        {
+            PassThrough(msrBitmap, msr);           // ...but reads
+            PassThrough(msrBitmap + 2048, msr);    // and writes of the SYSENTER MSRs
+        }
+        PassThrough(msrBitmap, Msrs.Tsc);          // and reads of the TSC, which rdtsc reads without an exit too
         _memory.Allocate(memory, msrBitmap + 4096);
 
         var setup = new VmxSetup
