@@ -11,6 +11,7 @@ public static class EngineCatalog
         new TrapAndEmulate.TrapAndEmulateEngine(Machine.Monitor.SensitiveMode.Observe),
         new TrapAndEmulate.TrapAndEmulateEngine(Machine.Monitor.SensitiveMode.Trap),
         new Paravirt.ParavirtEngine(),
+        new HardwareAssisted.NestedPagingEngine(),
     ];
 
     /// <summary>The engine with this name; throws <see cref="ArgumentException"/> listing the valid names otherwise.</summary>

@@ -1,6 +1,7 @@
 using Iced.Intel;
 using VirtBench.Machine;
 using VirtBench.Machine.Cpu;
+using VirtBench.Machine.Monitor;
 
 namespace VirtBench.Engines.Vmm;
 
@@ -20,7 +21,7 @@ public sealed partial class InstructionEmulator
         if (_cpl > _v.Iopl) return GeneralProtection();
         if (_v.InterruptFlag) return Done(i);
         _v.InterruptFlag = true;
-        _cpu.SetInterruptShadow(); // interrupts wait one more instruction, as after a real sti (sti; hlt; sti; sysexit)
+        _cpu.SetInterruptShadow(GuestInterruptibility.BlockingBySti); // interrupts wait one more instruction, as after a real sti (sti; hlt; sti; sysexit)
         var result = Done(i);
         _host.InterruptsEnabled();
         return result;

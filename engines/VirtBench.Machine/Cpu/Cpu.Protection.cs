@@ -467,7 +467,7 @@ public sealed partial class Cpu
         if ((selector & 0xFFFC) == 0) return false;
         if (!ReadDescriptor(selector, out uint lo, out uint hi))
         {
-            _hasPending = false;
+            _hasPending = _nestedFaultPending = false;
             Aborted = false;
             return false;
         }
