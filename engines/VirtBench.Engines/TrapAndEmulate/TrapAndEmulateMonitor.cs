@@ -28,6 +28,7 @@ internal sealed class TrapAndEmulateMonitor : IMonitor, IEmulationHost
     private readonly MonitorDescriptorTables _tables;
     private readonly GuestInstructionDecoder _decoder;
     private readonly InstructionEmulator _emulator;
+    private readonly ShadowWriteEmulation _writes;
     private readonly ExceptionReflection _reflection;
     private readonly VirtualInterrupts _interrupts;
     private readonly bool _sensitiveTraps;
@@ -51,6 +52,7 @@ internal sealed class TrapAndEmulateMonitor : IMonitor, IEmulationHost
         _tables = new MonitorDescriptorTables(vmm, _shadows);
         _decoder = new GuestInstructionDecoder(_v.Memory);
         _emulator = new InstructionEmulator(_cpu, _v, new VirtualDevices(pc), this);
+        _writes = new ShadowWriteEmulation(_cpu, _shadows, _decoder, _emulator);
         _reflection = new ExceptionReflection(_cpu, _v);
         _interrupts = new VirtualInterrupts(pc, _v, _reflection);
         _sensitiveTraps = mode == SensitiveMode.Trap;
@@ -229,39 +231,12 @@ internal sealed class TrapAndEmulateMonitor : IMonitor, IEmulationHost
         }
     }
 
-    /// <summary>
-    /// A write the shadows do not let through: to a traced page (emulated and propagated, a tracing fault), or one
-    /// only the guest's CR0.WP = 0 allows. A page that user code or a rep string instruction writes is no longer a
-    /// page table (the kernel freed and reuses it, e.g. zeroing it): it is unshadowed and the write restarts.
-    /// </summary>
+    /// <summary>A write the shadows do not let through: to a traced page, or one only the guest's CR0.WP = 0 allows.</summary>
     private void Write(ShadowFault fault, uint eip, int cpl)
     {
-        bool traced = fault.Kind == ShadowFaultKind.TracedWrite;
-        uint linear = _cpu.Segment(SegReg.Cs).Base + eip;
-        if (!_decoder.TryDecode(linear, eip, cpl == 3, out var instruction))
-        {
-            if (traced && _shadows.Unshadow(fault.Physical)) return;
-            _cpu.Stop(new RunOutcome(OutcomeKind.EngineStop, $"cannot decode the instruction at 0x{linear:x8} that writes guest-physical 0x{fault.Physical:x8}"));
-            return;
-        }
-        bool reuse = cpl == 3 || instruction.HasRepPrefix || instruction.HasRepePrefix || instruction.HasRepnePrefix;
-        if (traced && reuse && _shadows.Unshadow(fault.Physical)) return;
-        var result = _emulator.EmulateWrite(instruction, cpl);
-        switch (result.Status)
-        {
-            case EmulationStatus.Completed:
-                if (traced) _counters.Add(Event.TracingFault);
-                _cpu.Eip = result.NextEip;
-                break;
-            case EmulationStatus.Faulted:
-                ReflectException(result.Fault, eip, cpl);
-                break;
-            default:
-                if (traced && _shadows.Unshadow(fault.Physical)) break;
-                _cpu.Stop(new RunOutcome(OutcomeKind.EngineStop,
-                    $"cannot emulate '{instruction}' at 0x{linear:x8}, a write to guest-physical 0x{fault.Physical:x8} that the shadow page tables must not let through"));
-                break;
-        }
+        var result = _writes.Resolve(fault, _cpu.Segment(SegReg.Cs).Base + eip, eip, cpl);
+        if (result.Status == EmulationStatus.Completed) _cpu.Eip = result.NextEip;
+        else if (result.Status == EmulationStatus.Faulted) ReflectException(result.Fault, eip, cpl);
     }
 
     /// <summary>Reflects a guest exception that came from a trap (counted as one), with CR2 for a page fault.</summary>

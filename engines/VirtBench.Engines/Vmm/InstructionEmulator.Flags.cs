@@ -23,7 +23,7 @@ public sealed partial class InstructionEmulator
         _v.InterruptFlag = true;
         _cpu.SetInterruptShadow(GuestInterruptibility.BlockingBySti); // interrupts wait one more instruction, as after a real sti (sti; hlt; sti; sysexit)
         var result = Done(i);
-        _host.InterruptsEnabled();
+        Host.InterruptsEnabled();
         return result;
     }
 
@@ -36,7 +36,7 @@ public sealed partial class InstructionEmulator
             return new EmulationResult(EmulationStatus.Stopped);
         }
         var result = Done(i);
-        _host.Halted();
+        Host.Halted();
         return result;
     }
 
@@ -72,7 +72,7 @@ public sealed partial class InstructionEmulator
     private EmulationResult FinishFlagsLoad(in Instruction i, uint eip, bool interruptsEnabled)
     {
         var result = Continue(i, eip);
-        if (interruptsEnabled) _host.InterruptsEnabled();
+        if (interruptsEnabled) Host.InterruptsEnabled();
         return result;
     }
 }
