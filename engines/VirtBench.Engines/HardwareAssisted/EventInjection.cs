@@ -1,3 +1,4 @@
+using VirtBench.Machine;
 using VirtBench.Machine.Cpu;
 using VirtBench.Machine.Monitor;
 
@@ -27,6 +28,9 @@ internal sealed class EventInjection(Cpu cpu, Vmcs vmcs, VmcsCache cache)
     /// <summary>True while an acknowledged external interrupt waits for the guest.</summary>
     public bool InterruptPending => _interrupt is not null;
 
+    /// <summary>True if the current exit interrupted the delivery of an event (queued again by <see cref="CompleteInterrupted"/>).</summary>
+    public bool DeliveryInterrupted { get; private set; }
+
     /// <summary>
     /// After every exit: if the exit interrupted the delivery of an event through the guest's IDT (an EPT
     /// violation on the kernel stack during a system call, say), queue that event again.
@@ -34,6 +38,7 @@ internal sealed class EventInjection(Cpu cpu, Vmcs vmcs, VmcsCache cache)
     public void CompleteInterrupted()
     {
         var vectoring = InterruptionInfo.Decode(vmcs.Read(VmcsField.IdtVectoringInfo));
+        DeliveryInterrupted = vectoring.Valid;
         if (!vectoring.Valid) return;
         uint error = vectoring.DeliversErrorCode ? vmcs.Read(VmcsField.IdtVectoringErrorCode) : 0;
         int length = vectoring.IsSoftware ? (int)vmcs.Read(VmcsField.ExitInstructionLength) : 0;
@@ -44,9 +49,26 @@ internal sealed class EventInjection(Cpu cpu, Vmcs vmcs, VmcsCache cache)
     public void QueueException(int vector, uint? errorCode = null) =>
         Queue(InterruptionInfo.Of(vector, InterruptionType.HardwareException, errorCode.HasValue), errorCode ?? 0, 0);
 
-    /// <summary>Queues an event exactly as the VMCS describes it (an intercepted exception reflected to the guest).</summary>
+    /// <summary>
+    /// Queues an event exactly as the VMCS describes it (an intercepted exception reflected to the guest). An
+    /// exception raised while another one's delivery was interrupted combines with it as on the CPU (KVM's
+    /// kvm_multiple_exception): into a double fault (a page fault or contributory exception during a page fault's
+    /// delivery, a contributory one during a contributory one's), into a triple fault during a double fault's
+    /// delivery (the run stops), or else replaces it.
+    /// </summary>
     public void Queue(InterruptionInfo info, uint errorCode, int instructionLength)
     {
+        if (_event is { Valid: true, Type: InterruptionType.HardwareException } first && info.Type == InterruptionType.HardwareException)
+        {
+            if (first.Vector == Vectors.DF)
+            {
+                cpu.Stop(new RunOutcome(OutcomeKind.TripleFault,
+                    $"triple fault at EIP 0x{cache.Rip:x8}: {Vectors.Name(info.Vector)} while delivering a double fault"));
+                return;
+            }
+            if (Cpu.MakesDoubleFault(first.Vector, first.Kind, info.Vector))
+                (info, errorCode) = (InterruptionInfo.Of(Vectors.DF, InterruptionType.HardwareException, deliversErrorCode: true), 0);
+        }
         _event = info;
         _eventErrorCode = errorCode;
         _eventInstructionLength = instructionLength;

@@ -1,4 +1,4 @@
-using VirtBench.Machine.Memory;
+using VirtBench.Engines.Vmm;
 using VirtBench.Machine.Monitor;
 
 namespace VirtBench.Engines.HardwareAssisted;
@@ -13,14 +13,20 @@ internal interface IMemoryVirtualization
     /// <summary>Machine memory the strategy needs above guest RAM (its tables), for a guest of this size.</summary>
     uint VmmBytes(uint guestRamBytes);
 
-    /// <summary>Places its tables in the VMM region of <paramref name="memory"/>, from <paramref name="machineAddress"/> on.</summary>
-    void Allocate(PhysicalMemory memory, uint machineAddress);
+    /// <summary>Places its tables in the VMM region, through the VMM's allocator.</summary>
+    void Allocate(VmmMemory vmm);
 
     /// <summary>
     /// Adds what it relies on to the launch configuration: EPT and unrestricted guest; or CR3-load/store and
     /// invlpg exiting, #PF in the exception bitmap, and the CR0/CR4 bits whose changes it must see.
     /// </summary>
     void Configure(VmxSetup setup);
+
+    /// <summary>
+    /// Just before VMLAUNCH, with the guest's control registers as the loader left them (its view): points the MMU
+    /// at what the strategy's translation starts from (nested paging has nothing to do: the EPT pointer is set).
+    /// </summary>
+    void Launch(Vcpu vcpu, uint guestCr0, uint guestCr3, uint guestCr4);
 
     /// <summary>
     /// The CR0 the guest runs with for the CR0 it asked for (its view, which the read shadow shows it): VMX fixes

@@ -1,4 +1,4 @@
-using VirtBench.Machine.Memory;
+using VirtBench.Engines.Vmm;
 using VirtBench.Machine.Monitor;
 
 namespace VirtBench.Engines.HardwareAssisted;
@@ -21,7 +21,8 @@ internal sealed class NestedPaging : IMemoryVirtualization
     public uint VmmBytes(uint guestRamBytes) => NestedPageTables.BytesFor(guestRamBytes);
 
     /// <inheritdoc />
-    public void Allocate(PhysicalMemory memory, uint machineAddress) => _tables = new NestedPageTables(memory, machineAddress);
+    public void Allocate(VmmMemory vmm) =>
+        _tables = new NestedPageTables(vmm.Memory, vmm.Allocate(NestedPageTables.BytesFor(vmm.Memory.GuestRamBytes)));
 
     /// <inheritdoc />
     public void Configure(VmxSetup setup)
@@ -29,6 +30,12 @@ internal sealed class NestedPaging : IMemoryVirtualization
         // Unrestricted guest: the kernel boots with paging off and turns it on itself, as on bare metal.
         setup.Secondary |= SecondaryControls.EnableEpt | SecondaryControls.UnrestrictedGuest;
         setup.EptPointer = Tables.Root;
+    }
+
+    /// <inheritdoc />
+    public void Launch(Vcpu vcpu, uint guestCr0, uint guestCr3, uint guestCr4)
+    {
+        // The guest's CR3 and paging controls take effect in its own walks; the EPT pointer is in the VMCS already.
     }
 
     /// <inheritdoc />

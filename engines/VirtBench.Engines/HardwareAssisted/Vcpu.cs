@@ -47,9 +47,15 @@ internal sealed class Vcpu
     /// Completes an emulated instruction (KVM's skip_emulated_instruction): EIP moves past it, and the sti or
     /// mov-SS blocking it was under ends with it.
     /// </summary>
-    public void SkipInstruction()
+    public void SkipInstruction() => CompleteAt(Cache.Rip + Vmcs.Read(VmcsField.ExitInstructionLength));
+
+    /// <summary>
+    /// Completes an instruction the VMM emulated, the guest continuing at <paramref name="nextEip"/>; the sti or
+    /// mov-SS blocking it was under ends with it.
+    /// </summary>
+    public void CompleteAt(uint nextEip)
     {
-        Cache.Rip += Vmcs.Read(VmcsField.ExitInstructionLength);
+        Cache.Rip = nextEip;
         if (Vmcs.Read(VmcsField.GuestInterruptibility) != (uint)GuestInterruptibility.None)
             Vmcs.Write(VmcsField.GuestInterruptibility, (uint)GuestInterruptibility.None);
     }

@@ -1,4 +1,5 @@
 using Iced.Intel;
+using VirtBench.Engines.Vmm;
 using VirtBench.Machine;
 using VirtBench.Machine.Cpu;
 using VirtBench.Machine.Monitor;
@@ -41,21 +42,22 @@ internal sealed class VmxMonitor : IMonitor
     /// <summary>
     /// Sets up the VMCS and launches the guest at the state the multiboot loader left: external interrupts,
     /// hlt, every port access and the MSRs outside the bitmap's pass-through list exit; cpuid and vmcall always
-    /// do. Translations are tagged with a VPID, so exits do not flush the TLB.
+    /// do. Translations are tagged with a VPID, so exits do not flush the TLB (unless the memory strategy models a
+    /// processor without VPIDs).
     /// </summary>
     public void Launch()
     {
         var cpu = _vcpu.Cpu;
-        var memory = _vcpu.Pc.Memory;
-        uint msrBitmap = memory.VmmBase;
-        memory.Fill(msrBitmap, 4096, 0xFF); // every MSR access exits...
+        var vmm = new VmmMemory(_vcpu.Pc.Memory);
+        uint msrBitmap = vmm.Allocate(4096);
+        vmm.Memory.Fill(msrBitmap, 4096, 0xFF); // every MSR access exits...
         foreach (uint msr in PassThroughMsrs)
         {
             PassThrough(msrBitmap, msr);           // ...but reads
             PassThrough(msrBitmap + 2048, msr);    // and writes of the SYSENTER MSRs
         }
         PassThrough(msrBitmap, Msrs.Tsc);          // and reads of the TSC, which rdtsc reads without an exit too
-        _memory.Allocate(memory, msrBitmap + 4096);
+        _memory.Allocate(vmm);
 
         var setup = new VmxSetup
         {
@@ -74,6 +76,7 @@ internal sealed class VmxMonitor : IMonitor
         v.Write(VmcsField.ExceptionBitmap, setup.ExceptionBitmap);
         v.Write(VmcsField.MsrBitmap, msrBitmap);
         if ((setup.Secondary & SecondaryControls.EnableEpt) != 0) v.Write(VmcsField.EptPointer, setup.EptPointer);
+        _memory.Launch(_vcpu, cpu.Cr0, cpu.Cr3, cpu.Cr4);
         _controlRegisters.Launch(_vcpu, setup, cpu.Cr0, cpu.Cr4);
         _vcpu.Events.Launched((uint)setup.Processor);
         cpu.Monitor = this;
