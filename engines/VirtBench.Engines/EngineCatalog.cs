@@ -11,6 +11,7 @@ public static class EngineCatalog
         new TrapAndEmulate.TrapAndEmulateEngine(Machine.Monitor.SensitiveMode.Observe),
         new TrapAndEmulate.TrapAndEmulateEngine(Machine.Monitor.SensitiveMode.Trap),
         new Paravirt.ParavirtEngine(),
+        new HardwareAssisted.ShadowPagingEngine(),
         new HardwareAssisted.NestedPagingEngine(),
     ];
 

@@ -17,6 +17,13 @@ internal static class EngineFixtures
         return e.Run(ImageBuilder.Build(workload, e.Flavor, iterations), Options);
     }
 
+    /// <summary>Runs an image (a small test-kernel guest) on an engine.</summary>
+    public static EngineRun Run(string engine, GuestImage image) => EngineCatalog.Get(engine).Run(image, Options);
+
+    /// <summary>VM exits of every reason.</summary>
+    public static ulong Exits(Counters c) =>
+        EventInfo.All.Where(e => EventInfo.CategoryOf(e) == EventCategory.VmExits).Aggregate(0ul, (sum, e) => sum + c[e]);
+
     /// <summary>Every workload with a small iteration count.</summary>
     public static TheoryData<string> Workloads()
     {
