@@ -205,6 +205,30 @@ public class HwShadowTests
     }
 
     [Fact]
+    public void A_page_fault_while_delivering_a_page_fault_is_a_double_fault_and_one_while_delivering_that_a_triple_fault()
+    {
+        const uint stack = TestPages + 0xA000, absent = TestPages + 0xB000;
+        var guest = TestKernel.Build(k =>
+        {
+            var a = k.Asm;
+            k.SetPte(stack, 0);
+            k.SetPte(absent, 0);
+            a.mov(esp, stack + 0x1000);      // every frame the CPU pushes faults
+            a.mov(eax, __dword_ptr[absent]);
+            k.Exit(0);
+        }, new KernelOptions { Paging = true });
+        var native = EngineFixtures.Run("native", guest.Image);
+        var run = EngineFixtures.Run("hw-shadow", guest.Image);
+        Assert.Equal(OutcomeKind.TripleFault, native.Outcome.Kind);
+        Assert.Equal(OutcomeKind.TripleFault, run.Outcome.Kind);
+        Assert.Contains("while delivering a double fault", run.Outcome.Message);
+        // Besides the two page-table writes: the guest's fault, the one its delivery takes (injected as #DF), and the
+        // one the double fault's delivery takes.
+        var t = run.Total;
+        Assert.Equal((3ul, 2ul), (t[Event.ExitPageFault] - t[Event.HiddenPageFault] - t[Event.TracingFault], t[Event.InterruptInjection]));
+    }
+
+    [Fact]
     public void A_guest_that_turns_protected_mode_off_stops_the_run_with_the_reason()
     {
         var guest = TestKernel.Build(k =>
