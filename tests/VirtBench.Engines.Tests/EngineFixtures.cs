@@ -34,4 +34,14 @@ internal static class EngineFixtures
 
     /// <summary>A small iteration count that still exercises the workload's paths.</summary>
     public static uint SmallIterations(string workload) => workload == "pgfault" ? 100u : 20u;
+
+    /// <summary>
+    /// The mnemonics whose native retired count differs from a VMM engine's retired + emulated count (empty when the
+    /// VMM ran exactly native's instruction stream, each instruction it took over emulated once).
+    /// </summary>
+    public static List<string> StreamDifferences(Counters bare, Counters virtualized) =>
+        Enum.GetValues<Iced.Intel.Mnemonic>().Distinct()
+            .Where(m => bare.Instructions(m) != virtualized.Instructions(m) + virtualized.Emulations(m))
+            .Select(m => $"{m}: native {bare.Instructions(m)}, retired {virtualized.Instructions(m)} + emulated {virtualized.Emulations(m)}")
+            .ToList();
 }

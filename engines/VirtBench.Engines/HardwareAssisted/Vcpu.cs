@@ -44,10 +44,15 @@ internal sealed class Vcpu
     public VirtualDevices Devices { get; }
 
     /// <summary>
-    /// Completes an emulated instruction (KVM's skip_emulated_instruction): EIP moves past it, and the sti or
-    /// mov-SS blocking it was under ends with it.
+    /// Completes an instruction this VMM emulated itself (KVM's skip_emulated_instruction): EIP moves past it, the
+    /// sti or mov-SS blocking it was under ends with it, and simulated time advances by the one instruction it
+    /// stands for — as the shared <see cref="Vmm.InstructionEmulator"/> does — so the guest keeps native's timeline.
     /// </summary>
-    public void SkipInstruction() => CompleteAt(Cache.Rip + Vmcs.Read(VmcsField.ExitInstructionLength));
+    public void SkipInstruction()
+    {
+        CompleteAt(Cache.Rip + Vmcs.Read(VmcsField.ExitInstructionLength));
+        Cpu.Ticks++;
+    }
 
     /// <summary>
     /// Completes an instruction the VMM emulated, the guest continuing at <paramref name="nextEip"/>; the sti or
