@@ -12,6 +12,8 @@ public static class EngineCatalog
         new TrapAndEmulate.TrapAndEmulateEngine(Machine.Monitor.SensitiveMode.Trap),
         new BinaryTranslation.BinaryTranslationEngine(),
         new Paravirt.ParavirtEngine(),
+        new HardwareAssisted.ShadowPagingEngine(),
+        new HardwareAssisted.NestedPagingEngine(),
     ];
 
     /// <summary>The engine with this name; throws <see cref="ArgumentException"/> listing the valid names otherwise.</summary>

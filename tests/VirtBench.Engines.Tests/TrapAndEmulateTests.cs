@@ -35,10 +35,7 @@ public class TrapAndEmulateTests
         Assert.Equal(native.Total[Event.IdleInstructions], vmm.Total[Event.IdleInstructions]);
         foreach (var (part, bare, virtualized) in new[] { ("whole run", native.Total, vmm.Total), ("measured region", native.Measured!, vmm.Measured!) })
         {
-            var differences = Enum.GetValues<Mnemonic>()
-                .Where(m => bare.Instructions(m) != virtualized.Instructions(m) + virtualized.Emulations(m))
-                .Select(m => $"{m}: native {bare.Instructions(m)}, retired {virtualized.Instructions(m)} + emulated {virtualized.Emulations(m)}")
-                .ToList();
+            var differences = EngineFixtures.StreamDifferences(bare, virtualized);
             Assert.True(differences.Count == 0, $"{part}: {string.Join("; ", differences)}");
             foreach (var m in KernelPrivileged)
             {

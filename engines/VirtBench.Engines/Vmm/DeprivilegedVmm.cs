@@ -39,6 +39,7 @@ public sealed class DeprivilegedVmm : IEmulationHost
         Tables = new MonitorDescriptorTables(Memory, Shadows);
         Decoder = new GuestInstructionDecoder(Virtual.Memory);
         Emulator = new InstructionEmulator(Cpu, Virtual, new VirtualDevices(pc), this);
+        Writes = new ShadowWriteEmulation(Cpu, Shadows, Decoder, Emulator);
         Reflection = new ExceptionReflection(Cpu, Virtual);
         Interrupts = new VirtualInterrupts(pc, Virtual, Reflection);
     }
@@ -69,6 +70,9 @@ public sealed class DeprivilegedVmm : IEmulationHost
 
     /// <summary>Emulates privileged and sensitive instructions.</summary>
     public InstructionEmulator Emulator { get; }
+
+    /// <summary>Resolves the writes the shadows do not let through.</summary>
+    public ShadowWriteEmulation Writes { get; }
 
     /// <summary>Delivers exceptions and interrupts through the guest's IDT.</summary>
     public ExceptionReflection Reflection { get; }
@@ -193,34 +197,21 @@ public sealed class DeprivilegedVmm : IEmulationHost
     }
 
     /// <summary>
-    /// A write the shadows do not let through: to a traced page (emulated and propagated, a tracing fault), or one only
-    /// the guest's CR0.WP = 0 allows. A page that user code or a rep string instruction writes is no longer a page table
-    /// (the kernel freed and reuses it, e.g. zeroing it): it is unshadowed and the write restarts (<see cref="VmmOutcome.Retry"/>).
-    /// <paramref name="instruction"/> is the writing instruction (<paramref name="decoded"/> false if it could not be read),
-    /// <paramref name="eip"/> the guest EIP to report a fault at.
+    /// A write the shadows do not let through, resolved by <see cref="ShadowWriteEmulation"/>: emulated (continue after
+    /// it), the page unshadowed (<see cref="VmmOutcome.Retry"/>), the guest's own fault reflected at guest EIP
+    /// <paramref name="eip"/>, or the run stopped. <paramref name="instruction"/> is the writing instruction
+    /// (<paramref name="decoded"/> false if it could not be read).
     /// </summary>
     public VmmOutcome EmulateBlockedWrite(in ShadowFault fault, bool decoded, in Instruction instruction, uint eip, int cpl)
     {
-        bool traced = fault.Kind == ShadowFaultKind.TracedWrite;
-        if (!decoded)
+        var result = Writes.Resolve(fault, decoded, instruction, $"EIP 0x{eip:x8}", cpl);
+        return result.Status switch
         {
-            if (traced && Shadows.Unshadow(fault.Physical)) return VmmOutcome.Retry;
-            return Stop($"cannot decode the instruction at EIP 0x{eip:x8} that writes guest-physical 0x{fault.Physical:x8}");
-        }
-        bool reuse = cpl == 3 || instruction.HasRepPrefix || instruction.HasRepePrefix || instruction.HasRepnePrefix;
-        if (traced && reuse && Shadows.Unshadow(fault.Physical)) return VmmOutcome.Retry;
-        var result = Emulator.EmulateWrite(instruction, cpl);
-        switch (result.Status)
-        {
-            case EmulationStatus.Completed:
-                if (traced) Counters.Add(Event.TracingFault);
-                return VmmOutcome.ContinueAt(result.NextEip);
-            case EmulationStatus.Faulted:
-                return ReflectException(result.Fault, eip, cpl);
-            default:
-                if (traced && Shadows.Unshadow(fault.Physical)) return VmmOutcome.Retry;
-                return Stop($"cannot emulate '{instruction}' at EIP 0x{eip:x8}, a write to guest-physical 0x{fault.Physical:x8} that the shadow page tables must not let through");
-        }
+            EmulationStatus.Completed => VmmOutcome.ContinueAt(result.NextEip),
+            EmulationStatus.Faulted => ReflectException(result.Fault, eip, cpl),
+            EmulationStatus.Stopped => VmmOutcome.Stopped,
+            _ => VmmOutcome.Retry,
+        };
     }
 
     // ---- Reflection ----

@@ -38,6 +38,15 @@ public sealed class GuestAddressSpace(PhysicalMemory memory)
     public Action<uint, int>? Written { get; set; }
 
     /// <summary>
+    /// True (the default) when the VMM keeps <see cref="HypervisorRegion"/> for itself, as a software VMM under a
+    /// deprivileged guest kernel does; false when the guest owns all of its linear space (VT-x).
+    /// </summary>
+    public bool HypervisorRegionReserved { get; init; } = true;
+
+    /// <summary>True if <paramref name="linear"/> lies in the hypervisor region and the VMM reserves it.</summary>
+    public bool InHypervisorRegion(uint linear) => HypervisorRegionReserved && HypervisorRegion.Contains(linear);
+
+    /// <summary>
     /// Which machine frames the guest owns, when that is not simply guest RAM (a paravirtual domain also owns its
     /// bootstrap page tables and shares the hypervisor's shared-info page); null means guest RAM.
     /// </summary>

@@ -24,14 +24,14 @@ public sealed partial class InstructionEmulator
                 return Done(i);
             case Register.CR3:
                 _v.SetCr3(value);
-                _host.Cr3Loaded();
+                Host.Cr3Loaded();
                 return Done(i);
             case Register.CR4:
             {
                 if ((value & ~0x0000_07FFu) != 0) return GeneralProtection();
                 uint previous = _v.Cr4;
                 _v.SetCr4(value);
-                _host.ControlRegisterWritten(4, previous);
+                Host.ControlRegisterWritten(4, previous);
                 return Done(i);
             }
             default:
@@ -43,7 +43,7 @@ public sealed partial class InstructionEmulator
     {
         uint previous = _v.Cr0;
         _v.SetCr0(value);
-        _host.ControlRegisterWritten(0, previous);
+        Host.ControlRegisterWritten(0, previous);
         return Done(i);
     }
 
@@ -90,7 +90,7 @@ public sealed partial class InstructionEmulator
     private EmulationResult Invlpg(in Instruction i)
     {
         if (_cpl != 0) return GeneralProtection();
-        _host.PageInvalidated(Linear(i, 0));
+        Host.PageInvalidated(Linear(i, 0));
         return Done(i);
     }
 

@@ -21,7 +21,7 @@ public sealed partial class InstructionEmulator
         }
         _v.Gdtr = value;
         var result = Done(i);
-        _host.GdtLoaded();
+        Host.GdtLoaded();
         return result;
     }
 

@@ -1,6 +1,7 @@
 using Iced.Intel;
 using VirtBench.Machine;
 using VirtBench.Machine.Cpu;
+using VirtBench.Machine.Monitor;
 
 namespace VirtBench.Engines.Vmm;
 
@@ -20,9 +21,9 @@ public sealed partial class InstructionEmulator
         if (_cpl > _v.Iopl) return GeneralProtection();
         if (_v.InterruptFlag) return Done(i);
         _v.InterruptFlag = true;
-        _cpu.SetInterruptShadow(); // interrupts wait one more instruction, as after a real sti (sti; hlt; sti; sysexit)
+        _cpu.SetInterruptShadow(GuestInterruptibility.BlockingBySti); // interrupts wait one more instruction, as after a real sti (sti; hlt; sti; sysexit)
         var result = Done(i);
-        _host.InterruptsEnabled();
+        Host.InterruptsEnabled();
         return result;
     }
 
@@ -35,7 +36,7 @@ public sealed partial class InstructionEmulator
             return new EmulationResult(EmulationStatus.Stopped);
         }
         var result = Done(i);
-        _host.Halted();
+        Host.Halted();
         return result;
     }
 
@@ -71,7 +72,7 @@ public sealed partial class InstructionEmulator
     private EmulationResult FinishFlagsLoad(in Instruction i, uint eip, bool interruptsEnabled)
     {
         var result = Continue(i, eip);
-        if (interruptsEnabled) _host.InterruptsEnabled();
+        if (interruptsEnabled) Host.InterruptsEnabled();
         return result;
     }
 }

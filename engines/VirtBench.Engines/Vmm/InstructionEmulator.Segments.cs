@@ -1,5 +1,6 @@
 using Iced.Intel;
 using VirtBench.Machine.Cpu;
+using VirtBench.Machine.Monitor;
 
 namespace VirtBench.Engines.Vmm;
 
@@ -54,7 +55,7 @@ public sealed partial class InstructionEmulator
         if (!_cpu.LoadSegmentUnchecked(SegReg.Ss, GuestRings.RealSelector(sel))) return GeneralProtection(error);
         if (popped != 0) AdjustStack(popped);
         if (i.Mnemonic == Mnemonic.Lss) WriteRegister(i.Op0Register, offset);
-        else _cpu.SetInterruptShadow(); // mov ss and pop ss hold interrupts for one instruction
+        else _cpu.SetInterruptShadow(GuestInterruptibility.BlockingByMovSs); // mov ss and pop ss hold interrupts for one instruction
         return Done(i);
     }
 }

@@ -29,12 +29,16 @@ public sealed partial class InstructionEmulator
     private readonly GuestAddressSpace _memory;
     private readonly GuestDescriptors _descriptors;
     private readonly VirtualDevices _devices;
-    private readonly IEmulationHost _host;
+    private readonly IEmulationHost? _host;
     private readonly Counters _counters;
     private int _cpl;
 
-    /// <summary>An emulator for the guest whose virtual CPU is <paramref name="vcpu"/>, running on <paramref name="cpu"/>.</summary>
-    public InstructionEmulator(Cpu cpu, VirtualCpu vcpu, VirtualDevices devices, IEmulationHost host)
+    /// <summary>
+    /// An emulator for the guest whose virtual CPU is <paramref name="vcpu"/>, running on <paramref name="cpu"/>.
+    /// Without a <paramref name="host"/> it emulates writes to traced pages only (<see cref="EmulateWrite"/>), as a
+    /// VT-x VMM needs: there the guest runs its privileged instructions itself, or they exit already decoded.
+    /// </summary>
+    public InstructionEmulator(Cpu cpu, VirtualCpu vcpu, VirtualDevices devices, IEmulationHost? host)
     {
         _cpu = cpu;
         _v = vcpu;
@@ -44,6 +48,8 @@ public sealed partial class InstructionEmulator
         _host = host;
         _counters = cpu.Counters;
     }
+
+    private IEmulationHost Host => _host ?? throw new InvalidOperationException("this instruction emulator has no IEmulationHost: it emulates writes to traced pages only");
 
     /// <summary>The guest's descriptor tables, as this emulator reads them.</summary>
     public GuestDescriptors Descriptors => _descriptors;
@@ -218,10 +224,11 @@ public sealed partial class InstructionEmulator
         return false;
     }
 
-    /// <summary>False, with the guest's fault, when an access reaches into the hypervisor region.</summary>
+    /// <summary>False, with the guest's fault, when an access reaches into the hypervisor region the VMM reserves.</summary>
     private bool Reachable(uint linear, int size, MemoryAccess access, out EmulationResult fault)
     {
         fault = default;
+        if (!_memory.HypervisorRegionReserved) return true;
         uint last = linear + (uint)size - 1;
         if (!HypervisorRegion.Contains(linear) && !HypervisorRegion.Contains(last) && last >= linear) return true;
         uint at = HypervisorRegion.Contains(linear) ? linear : HypervisorRegion.Base;

@@ -12,13 +12,17 @@ namespace VirtBench.Engines.Vmm;
 /// every shadow mapping, found through a reverse map), so the guest's writes to its tables fault and are propagated
 /// after the VMM emulates them (<see cref="GuestAddressSpace.Written"/>). Accessed and dirty bits go back to the
 /// guest's entries: an entry is filled when first used (setting A), and mapped read-only until the first write when
-/// D is clear. With the guest's paging off, a private "physical mode" shadow maps guest RAM one to one.
+/// D is clear. With the guest's paging off, a private "physical mode" shadow maps guest RAM one to one. User and
+/// supervisor rights are the guest's own, which serves a guest kernel deprivileged to ring 1 (still supervisor) and
+/// one at ring 0 under VT-x alike.
 /// </summary>
 /// <remarks>
 /// The shadows only ever map guest RAM: a guest entry naming a frame beyond it is never followed (the access is a
 /// guest page fault with P = 1, see <see cref="HandlePageFault"/>); the VMM's region appears only in the hypervisor
-/// region's directory entries, which the guest's own entries never replace. Counts: hidden faults, shadow updates
-/// (entries written), creates, switches, discards, and accessed/dirty bits reflected.
+/// region's directory entries, which the guest's own entries never replace, and only when the VMM reserves that
+/// region (<see cref="GuestAddressSpace.HypervisorRegionReserved"/>; under VT-x the guest's shadows cover all 4 GiB).
+/// Counts: hidden faults, shadow updates (entries written), creates, switches, discards, and accessed/dirty bits
+/// reflected.
 /// </remarks>
 public sealed class ShadowPageTables
 {
@@ -38,6 +42,7 @@ public sealed class ShadowPageTables
     private readonly ReverseMap _reverse;
     private readonly List<ShadowTable> _directories = [];
     private readonly uint[] _hypervisorTables = new uint[1024 - HypervisorRegion.FirstDirectoryIndex];
+    private readonly int _guestDirectoryEntries;
     private ShadowTable? _physical, _uncached, _current;
     private long _clock;
 
@@ -54,8 +59,16 @@ public sealed class ShadowPageTables
         _directoryOf = new ShadowTable?[frames];
         _otherTraced = new int[frames];
         _reverse = new ReverseMap(frames);
+        _guestDirectoryEntries = guest.HypervisorRegionReserved ? HypervisorRegion.FirstDirectoryIndex : 1024;
+        LoadRoot = _mmu.SetRoot;
         guest.Written = GuestWritten;
     }
+
+    /// <summary>
+    /// How a shadow directory becomes the root the MMU walks (given its machine address). By default the VMM sets
+    /// the MMU's root itself, as the owner of the real CR3; a VT-x VMM writes the VMCS's guest CR3 instead.
+    /// </summary>
+    public Action<uint> LoadRoot { get; set; }
 
     /// <summary>Called after a VMM write to a traced page that is not a page table (e.g. the guest's GDT): (guest-physical address, length).</summary>
     public Action<uint, int>? OtherTracedPageWritten { get; set; }
@@ -123,7 +136,7 @@ public sealed class ShadowPageTables
     /// </summary>
     public ShadowFault HandlePageFault(uint linear, uint errorCode)
     {
-        if (HypervisorRegion.Contains(linear)) return new ShadowFault(ShadowFaultKind.HypervisorRegion);
+        if (_guest.InHypervisorRegion(linear)) return new ShadowFault(ShadowFaultKind.HypervisorRegion);
         bool write = (errorCode & W) != 0, user = (errorCode & U) != 0;
         var t = _guest.Translate(linear, write ? MemoryAccess.Write : MemoryAccess.Read, user);
         if (t.Status == GuestTranslationStatus.PageFault) return new ShadowFault(ShadowFaultKind.Guest, t.ErrorCode);
@@ -187,7 +200,7 @@ public sealed class ShadowPageTables
     /// <summary>Maps a page of VMM memory at a linear address in the hypervisor region, supervisor-only, in every shadow.</summary>
     public void MapHypervisorPage(uint linear, uint machineAddress, bool writable)
     {
-        if (!HypervisorRegion.Contains(linear)) throw new ArgumentOutOfRangeException(nameof(linear), $"0x{linear:x8} is below the hypervisor region");
+        if (!_guest.InHypervisorRegion(linear)) throw new ArgumentOutOfRangeException(nameof(linear), $"0x{linear:x8} is not in a hypervisor region this VMM reserves");
         int slot = (int)(linear >> 22) - HypervisorRegion.FirstDirectoryIndex;
         if (_hypervisorTables[slot] == 0)
         {
@@ -293,7 +306,7 @@ public sealed class ShadowPageTables
         if (_tableOf[frame] is { } table)
             for (int i = first; i <= last; i++) Propagate(table, i);
         if (_directoryOf[frame] is { } directory)
-            for (int i = first; i <= last && i < HypervisorRegion.FirstDirectoryIndex; i++)
+            for (int i = first; i <= last && i < _guestDirectoryEntries; i++)
                 if (directory.Children![i] is not null)
                 {
                     Unlink(directory, i);   // relinked by the next hidden fault in that 4 MiB
@@ -328,7 +341,7 @@ public sealed class ShadowPageTables
         if (!_vmm.TryAllocateFrame(out uint machine))
         {
             // Out of shadow frames: drop every address space but the current one and try again. One address space
-            // needs at most 1 + 1008 frames, which the VMM region always has.
+            // needs at most 1 + 1024 frames, which the VMM region always has.
             foreach (var directory in _directories.ToArray())
                 if (directory != _current) DiscardDirectory(directory);
             if (!_vmm.TryAllocateFrame(out machine))
@@ -355,7 +368,7 @@ public sealed class ShadowPageTables
     {
         _current = directory;
         directory.LastUse = ++_clock;
-        _mmu.SetRoot(directory.Machine);
+        LoadRoot(directory.Machine);
     }
 
     private void EvictDirectories()
@@ -403,7 +416,7 @@ public sealed class ShadowPageTables
 
     private void DiscardDirectory(ShadowTable directory)
     {
-        for (int i = 0; i < HypervisorRegion.FirstDirectoryIndex; i++)
+        for (int i = 0; i < _guestDirectoryEntries; i++)
             if (directory.Children![i] is not null) Unlink(directory, i, flush: false);
         if (directory == _current) _mmu.FlushAll();
         if (directory.GuestFrame != ShadowTable.NoFrame)

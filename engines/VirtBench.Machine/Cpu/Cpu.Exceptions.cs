@@ -59,15 +59,10 @@ public sealed partial class Cpu
         if (_nestedFaultPending)
         {
             _nestedFaultPending = false;
-            ExitToMonitor(new VmExit
-            {
-                Reason = VmExitReason.EptViolation, GuestPhysicalAddress = Mmu.NestedFaultAddress,
-                IsWrite = Mmu.NestedFaultWrite, Address = p.Address,
-            });
+            ExitToMonitor(EptViolationExit(p.Address));
             return;
         }
         Raise(p.Vector, ExceptionKind.Fault, p.Error, p.Address, faultingEip, faultingEip);
-
     }
 
     /// <summary>A software interrupt or trap instruction (int n, int3, into). False if its delivery faulted.</summary>
@@ -81,15 +76,11 @@ public sealed partial class Cpu
     /// </summary>
     internal bool Raise(int vector, ExceptionKind kind, uint? error, uint address, uint instructionEip, uint returnEip)
     {
-        bool exitable = kind is ExceptionKind.Fault or ExceptionKind.Trap;
-        if (Vmx is not null && exitable && vector < 32 && (Vmx.ExceptionBitmap & (1u << vector)) != 0)
+        bool exitable = kind is ExceptionKind.Fault or ExceptionKind.Trap; // int n never consults the exception bitmap
+        if (exitable && Vmx is { } vmx && vmx.ExceptionExits(vector, error))
         {
-            Eip = instructionEip;
-            ExitToMonitor(new VmExit
-            {
-                Reason = VmExitReason.Exception, Vector = vector, ErrorCode = error, Address = address,
-                InstructionLength = (int)(returnEip - instructionEip),
-            });
+            Eip = instructionEip; // an exiting #PF leaves CR2 alone: its address is the exit qualification
+            ExitToMonitor(ExceptionExit(vector, kind, error, address, (int)(returnEip - instructionEip)));
             return true;
         }
         if (vector == Vectors.PF) Cr2 = address;
@@ -104,8 +95,9 @@ public sealed partial class Cpu
 
     /// <summary>
     /// Delivers an event through the IDT as hardware does, applying the double-fault rules when delivery
-    /// itself faults (the second exception is reported at <paramref name="instructionEip"/>). VMMs use this
-    /// for VMX event injection. Returns false if delivery of this event faulted.
+    /// itself faults (the second exception is reported at <paramref name="instructionEip"/>). Software VMMs use
+    /// this to deliver natively; a VMX guest's events are injected through the VMCS on VM entry, which calls it.
+    /// Returns false if delivery of this event faulted.
     /// </summary>
     public bool Inject(int vector, ExceptionKind kind, uint? error, uint instructionEip, uint returnEip)
     {
@@ -123,16 +115,28 @@ public sealed partial class Cpu
             })]++;
             if (DeliverThroughIdt(current, currentKind, currentError, currentReturn)) return attempt == 0;
 
-            // Delivery faulted: combine the two exceptions.
+            // Delivery faulted.
             var second = _pending;
             _hasPending = false;
             Aborted = false;
             Eip = instructionEip;
-            if (_nestedFaultPending)
+            if (Vmx is { } vmx)
             {
-                _nestedFaultPending = false;
-                ExitToMonitor(new VmExit { Reason = VmExitReason.EptViolation, GuestPhysicalAddress = Mmu.NestedFaultAddress, IsWrite = Mmu.NestedFaultWrite });
-                return false;
+                // In VMX non-root mode an EPT violation, or an exception the bitmap makes exit, ends delivery in a VM
+                // exit that reports the interrupted event as IDT-vectoring information; no double fault arises (SDM 27.2.4).
+                int length = (int)(currentReturn - instructionEip);
+                if (_nestedFaultPending)
+                {
+                    _nestedFaultPending = false;
+                    ExitToMonitor(DuringDelivery(EptViolationExit(second.Address), current, currentKind, currentError, length));
+                    return false;
+                }
+                if (vmx.ExceptionExits(second.Vector, second.Error))
+                {
+                    ExitToMonitor(DuringDelivery(ExceptionExit(second.Vector, ExceptionKind.Fault, second.Error, second.Address, 0),
+                        current, currentKind, currentError, length));
+                    return false;
+                }
             }
             if (second.Vector == Vectors.PF) Cr2 = second.Address;
             if (current == Vectors.DF) { TripleFault($"{Vectors.Name(second.Vector)} while delivering a double fault"); return false; }
@@ -147,9 +151,9 @@ public sealed partial class Cpu
             }
             currentKind = ExceptionKind.Fault;
             currentReturn = instructionEip;
-            if (Vmx is not null && current < 32 && (Vmx.ExceptionBitmap & (1u << current)) != 0)
+            if (Vmx is { } v && v.ExceptionExits(current, currentError))
             {
-                ExitToMonitor(new VmExit { Reason = VmExitReason.Exception, Vector = current, ErrorCode = currentError, Address = second.Address });
+                ExitToMonitor(ExceptionExit(current, currentKind, currentError, second.Address, 0));
                 return false;
             }
             if (Monitor is not null && Vmx is null)
@@ -198,16 +202,5 @@ public sealed partial class Cpu
             return;
         }
         Stop(new RunOutcome(OutcomeKind.TripleFault, $"triple fault at EIP 0x{Eip:x8}: {why}"));
-    }
-
-    /// <summary>Hands a VM exit to the monitor (VMX non-root mode).</summary>
-    internal void ExitToMonitor(in VmExit exit)
-    {
-        if (Monitor is null)
-        {
-            Stop(new RunOutcome(OutcomeKind.EngineStop, $"VM exit {exit.Reason} with no monitor attached"));
-            return;
-        }
-        Monitor.OnVmExit(this, in exit);
     }
 }

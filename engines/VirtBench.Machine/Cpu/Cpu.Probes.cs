@@ -41,11 +41,11 @@ public sealed partial class Cpu
         return found?.ToArray();
     }
 
-    /// <summary>Counts the probes of a block whose first <paramref name="retired"/> instructions retired.</summary>
-    private static void CountProbes(BlockProbe[] probes, int retired)
+    /// <summary>Counts the probes of a block whose instructions <paramref name="from"/> up to (not including) <paramref name="to"/> retired.</summary>
+    private static void CountProbes(BlockProbe[] probes, int from, int to)
     {
         foreach (var probe in probes)
-            if (probe.Position < retired) probe.Counters[probe.Index]++;
+            if (probe.Position >= from && probe.Position < to) probe.Counters[probe.Index]++;
     }
 
     private readonly record struct ProbeCounter(ulong[] Counters, int Index);

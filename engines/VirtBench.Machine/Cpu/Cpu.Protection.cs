@@ -232,11 +232,7 @@ public sealed partial class Cpu
         // Outer level: also pop ESP and SS.
         if (!PeekStack(3u * (uint)size, size, out uint esp) || !PeekStack(4u * (uint)size, size, out uint ssv)) return false;
         ushort ssSel = (ushort)ssv;
-        if ((ssSel & 0xFFFC) == 0) return GeneralProtection(0);
-        if (!ReadDescriptor(ssSel, out uint slo, out uint shi)) return false;
-        var ss = Machine.Cpu.Segment.FromDescriptor(ssSel, slo, shi);
-        if ((ssSel & 3) != rpl || ss.Dpl != rpl || !ss.IsWritable) return GeneralProtection((uint)ssSel & 0xFFFC);
-        if (!ss.Present) return StackFault((uint)ssSel & 0xFFFC);
+        if (!CheckOuterStack(ssSel, rpl, out var ss, out uint shi)) return false;
         if (eip > cs.Limit) return GeneralProtection(0);
         int oldCpl = Cpl;
         if (!MarkAccessed(ssSel, shi) || !CommitCodeSegment(cs, chi, rpl)) return false;
@@ -245,6 +241,18 @@ public sealed partial class Cpu
         Regs[4] = size == 4 ? esp : (Regs[4] & 0xFFFF_0000) | (ushort)esp;
         Eip = eip;
         NullOuterDataSegments();
+        return true;
+    }
+
+    /// <summary>The checks on the stack segment an iret or far return to an outer level pops.</summary>
+    private bool CheckOuterStack(ushort selector, int rpl, out Segment ss, out uint high)
+    {
+        ss = default; high = 0;
+        if ((selector & 0xFFFC) == 0) return GeneralProtection(0);
+        if (!ReadDescriptor(selector, out uint lo, out high)) return false;
+        ss = Machine.Cpu.Segment.FromDescriptor(selector, lo, high);
+        if ((selector & 3) != rpl || ss.Dpl != rpl || !ss.IsWritable) return GeneralProtection((uint)selector & 0xFFFC);
+        if (!ss.Present) return StackFault((uint)selector & 0xFFFC);
         return true;
     }
 
@@ -296,11 +304,7 @@ public sealed partial class Cpu
         uint at = 2u * (uint)size + release;
         if (!PeekStack(at, size, out uint esp) || !PeekStack(at + (uint)size, size, out uint ssv)) return false;
         ushort ssSel = (ushort)ssv;
-        if ((ssSel & 0xFFFC) == 0) return GeneralProtection(0);
-        if (!ReadDescriptor(ssSel, out uint slo, out uint shi)) return false;
-        var ss = Machine.Cpu.Segment.FromDescriptor(ssSel, slo, shi);
-        if ((ssSel & 3) != rpl || ss.Dpl != rpl || !ss.IsWritable) return GeneralProtection((uint)ssSel & 0xFFFC);
-        if (!ss.Present) return StackFault((uint)ssSel & 0xFFFC);
+        if (!CheckOuterStack(ssSel, rpl, out var ss, out uint shi)) return false;
         if (!MarkAccessed(ssSel, shi) || !CommitCodeSegment(cs, chi, rpl)) return false;
         Segs[(int)SegReg.Ss] = ss;
         Regs[4] = esp + release;
@@ -463,7 +467,7 @@ public sealed partial class Cpu
         if ((selector & 0xFFFC) == 0) return false;
         if (!ReadDescriptor(selector, out uint lo, out uint hi))
         {
-            _hasPending = false;
+            _hasPending = _nestedFaultPending = false;
             Aborted = false;
             return false;
         }

@@ -12,7 +12,7 @@ public sealed partial class Cpu
 {
     private RunOutcome? _stop;
     private Block? _lastBlock;
-    private bool _interruptShadow;
+    private GuestInterruptibility _interruptShadow;
 
     /// <summary>The timer whose deadlines cut blocks (so interrupts arrive at exact instruction counts).</summary>
     internal Pit8254? Timer { get; set; }
@@ -27,7 +27,7 @@ public sealed partial class Cpu
     public void Stop(RunOutcome outcome) => _stop ??= outcome;
 
     /// <summary>Inhibits interrupts until one more instruction has executed (after sti, mov ss, pop ss).</summary>
-    internal void SetInterruptShadow() => _interruptShadow = true;
+    internal void SetInterruptShadow(GuestInterruptibility blocking) => _interruptShadow = blocking;
 
     /// <summary>Runs until the guest exits, halts for good, triple faults, exhausts the budget, or is stopped.</summary>
     public RunOutcome Run()
@@ -122,8 +122,9 @@ public sealed partial class Cpu
             return 0;
         }
 
-        bool shadow = _interruptShadow;
-        _interruptShadow = false;
+        bool shadow = _interruptShadow != GuestInterruptibility.None;
+        _sliceBlocking = _interruptShadow;
+        _interruptShadow = GuestInterruptibility.None;
         if (!shadow && TryTakeInterrupt()) return 0;
 
         if (Halted)
@@ -135,40 +136,72 @@ public sealed partial class Cpu
                 Stop(new RunOutcome(OutcomeKind.Halted, $"hlt with interrupts disabled at EIP 0x{Eip:x8}"));
                 return 0;
             }
-            if (deadline == ulong.MaxValue)
-            {
-                Stop(new RunOutcome(OutcomeKind.Halted, $"hlt with no timer armed at EIP 0x{Eip:x8}"));
-                return 0;
-            }
-            // Idle: skip simulated time to the next timer deadline (or the budget).
-            ulong wake = Math.Min(deadline, Budget);
-            Counts[(int)Event.IdleInstructions] += wake - Ticks;
-            Ticks = wake;
+            IdleUntil(deadline);
             return 0;
         }
-
         ulong limit = Math.Min(deadline, Budget) - Ticks;
         return shadow ? 1 : limit;
     }
 
-    /// <summary>Takes an external interrupt (or a VMX interrupt-window exit) if one can be taken now.</summary>
+    /// <summary>
+    /// Idle in hlt: skips simulated time to the next timer deadline (or the budget), counted as idle, or stops the
+    /// run when no timer is armed.
+    /// </summary>
+    private void IdleUntil(ulong deadline)
+    {
+        if (deadline == ulong.MaxValue)
+        {
+            Stop(new RunOutcome(OutcomeKind.Halted, $"hlt with no timer armed at EIP 0x{Eip:x8}"));
+            return;
+        }
+        ulong wake = Math.Min(deadline, Budget);
+        Counts[(int)Event.IdleInstructions] += wake - Ticks;
+        Ticks = wake;
+    }
+
+    /// <summary>
+    /// For a VMM handling an exit (VMX root mode): blocks the virtual CPU as KVM does after a guest's hlt, letting
+    /// simulated time pass idle (counted as <see cref="Event.IdleInstructions"/>) and the timer fire until the
+    /// interrupt controller requests an interrupt. No VM exit or entry happens meanwhile. False if nothing can
+    /// wake it: no timer armed (the run is then stopped as a bare halted CPU would be) or the budget ran out.
+    /// </summary>
+    public bool WaitForInterrupt()
+    {
+        var pic = InterruptController;
+        while (_stop is null && Ticks < Budget)
+        {
+            if (pic is not null && pic.InterruptRequested) return true;
+            ulong deadline = Timer?.NextDeadline ?? ulong.MaxValue;
+            if (Ticks < deadline) IdleUntil(deadline);
+            if (Timer is { } timer && Ticks >= timer.NextDeadline) timer.Fire(Ticks);
+        }
+        return false;
+    }
+
+    /// <summary>Takes an external interrupt (or a VMX interrupt-window or external-interrupt exit) if one can be taken now.</summary>
     private bool TryTakeInterrupt()
     {
-        if (Vmx is { InterruptWindowExiting: true } && InterruptsEnabled)
+        var vmx = Vmx;
+        if (vmx is { InterruptWindowExiting: true } && InterruptsEnabled)
         {
+            // Takes priority over external interrupts, and wakes a halted guest (SDM 26.7.5).
+            Halted = false;
             ExitToMonitor(new VmExit { Reason = VmExitReason.InterruptWindow });
             return true;
         }
         var pic = InterruptController;
         if (pic is null || !pic.InterruptRequested || ExternalInterruptsMasked) return false;
-        if (Vmx is { ExternalInterruptExiting: true })
+        if (vmx is { ExternalInterruptExiting: true })
         {
             Halted = false;
-            ExitToMonitor(new VmExit { Reason = VmExitReason.ExternalInterrupt });
+            var acknowledged = vmx.AcknowledgeInterruptOnExit
+                ? InterruptionInfo.Of(pic.Acknowledge(), InterruptionType.ExternalInterrupt)
+                : InterruptionInfo.None;
+            ExitToMonitor(new VmExit { Reason = VmExitReason.ExternalInterrupt, Interruption = acknowledged });
             return true;
         }
         if (!InterruptsEnabled) return false;
-        if (ExternalInterruptsToMonitor && Monitor is not null)
+        if (ExternalInterruptsToMonitor && Monitor is not null && vmx is null)
         {
             Monitor.OnExternalInterrupt(this);
             return true;
@@ -228,27 +261,38 @@ public sealed partial class Cpu
                 if (Aborted)
                 {
                     Aborted = false;
-                    Retire(block, i);
+                    Retire(block, _retiredAhead, i);
+                    _retiredAhead = 0;
                     if (_hasPending) DeliverPendingFault(op.Eip);
                     return false; // a fault, or a stale block: refetch at the EIP the op left
                 }
                 Unsafe.Add(ref counts, modeBase + op.Mnemonic)++;
-                Retire(block, i + 1);
+                Retire(block, 0, i + 1);
                 return true;
             }
             Unsafe.Add(ref counts, modeBase + op.Mnemonic)++;
             i++;
         }
-        Retire(block, i);
+        Retire(block, 0, i);
         return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Retire(Block block, int n)
+    private void Retire(Block block, int from, int to)
     {
-        Retired += (ulong)n;
-        Ticks += (ulong)n;
-        if (block.Probes is { } probes) CountProbes(probes, n); // translated code only (see AddProbe)
+        Retired += (ulong)(to - from);
+        Ticks += (ulong)(to - from);
+        if (block.Probes is { } probes) CountProbes(probes, from, to); // translated code only (see AddProbe)
+    }
+
+    // Ops of the executing block retired ahead of a VM exit in its middle, so that the VMM sees exact simulated time.
+    private int _retiredAhead;
+
+    /// <summary>Retires the ops before the current one (of a block that is about to abort) ahead of time.</summary>
+    internal void RetireAhead(int ops)
+    {
+        Retire(_currentBlock!, 0, ops);
+        _retiredAhead = ops;
     }
 
     private Block? _currentBlock;

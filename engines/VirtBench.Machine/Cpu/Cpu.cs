@@ -86,9 +86,6 @@ public sealed partial class Cpu
     /// <summary>What unprivileged sensitive instructions do at CPL &gt; 0 (see <see cref="SensitiveMode"/>).</summary>
     public SensitiveMode SensitiveInstructions { get; set; }
 
-    /// <summary>VMX non-root controls when the CPU runs a guest in VMX non-root mode, else null.</summary>
-    public VmxControls? Vmx { get; set; }
-
     /// <summary>
     /// Machine address of the translation cache's current instruction when executing translated code
     /// (the second instruction source), else null: EIP is then a machine address, not an offset in CS.

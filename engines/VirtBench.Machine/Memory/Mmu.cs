@@ -43,11 +43,8 @@ public sealed class Mmu
     /// <summary>Error code of the last <see cref="TranslateStatus.PageFault"/>.</summary>
     public uint FaultErrorCode { get; private set; }
 
-    /// <summary>Guest-physical address of the last <see cref="TranslateStatus.NestedFault"/>.</summary>
-    public uint NestedFaultAddress { get; private set; }
-
-    /// <summary>True if the last nested fault was a write.</summary>
-    public bool NestedFaultWrite { get; private set; }
+    /// <summary>The last <see cref="TranslateStatus.NestedFault"/>: what the nested tables did not allow.</summary>
+    public NestedFault LastNestedFault { get; private set; }
 
     /// <summary>
     /// Bumped whenever a translation may have changed or left the TLB (flushes, evictions) and by the CPU when
@@ -75,8 +72,11 @@ public sealed class Mmu
         FlushAll();
     }
 
-    /// <summary>Turns nested paging on (with the nested page directory) or off (null); flushes the TLB.</summary>
-    public void SetNestedRoot(uint? nestedDirectory)
+    /// <summary>
+    /// Turns nested paging on (with the nested page directory) or off (null); flushes the TLB. A VM entry does
+    /// this from the VMCS's EPT controls.
+    /// </summary>
+    internal void SetNestedRoot(uint? nestedDirectory)
     {
         NestedRoot = nestedDirectory & ~0xFFFu;
         FlushAll();
@@ -204,7 +204,7 @@ public sealed class Mmu
             if (NestedRoot is not null)
             {
                 _counts[(int)Event.TlbMiss]++;
-                if (!NestedTranslate(linear, write, out uint machine)) return TranslateStatus.NestedFault;
+                if (!NestedTranslate(linear, access, false, out uint machine)) return TranslateStatus.NestedFault;
                 frame = machine >> 12;
             }
             entry = new Tlb.Entry { Vpn = linear >> 12, Frame = frame, User = true, Writable = true, Dirty = true };
@@ -230,7 +230,7 @@ public sealed class Mmu
             uint updated = pde | Accessed | (write ? DirtyBit : 0);
             if (updated != pde) WriteTableEntry(pdeAddr, updated);
             large.Dirty = (updated & DirtyBit) != 0;
-            return Nested(ref large, write, out entry);
+            return Nested(ref large, linear, access, out entry);
         }
         if ((pde & Accessed) == 0) { pde |= Accessed; WriteTableEntry(pdeAddr, pde); }
 
@@ -247,15 +247,15 @@ public sealed class Mmu
         uint newPte = pte | Accessed | (write ? DirtyBit : 0);
         if (newPte != pte) WriteTableEntry(pteAddr, newPte);
         e.Dirty = (newPte & DirtyBit) != 0;
-        return Nested(ref e, write, out entry);
+        return Nested(ref e, linear, access, out entry);
     }
 
     /// <summary>Under nested paging, translates the guest-physical frame of a finished walk.</summary>
-    private TranslateStatus Nested(ref Tlb.Entry e, bool write, out Tlb.Entry entry)
+    private TranslateStatus Nested(ref Tlb.Entry e, uint linear, MemoryAccess access, out Tlb.Entry entry)
     {
         entry = e;
         if (NestedRoot is null) return TranslateStatus.Ok;
-        if (!NestedTranslate(e.Frame << 12, write, out uint machine)) return TranslateStatus.NestedFault;
+        if (!NestedTranslate(e.Frame << 12 | (linear & 0xFFF), access, false, out uint machine)) return TranslateStatus.NestedFault;
         entry.Frame = machine >> 12;
         return TranslateStatus.Ok;
     }
@@ -270,7 +270,7 @@ public sealed class Mmu
     private bool ReadTableEntry(uint address, out uint value)
     {
         value = 0;
-        if (NestedRoot is not null && !NestedTranslate(address, false, out address)) return false;
+        if (NestedRoot is not null && !NestedTranslate(address, MemoryAccess.Read, true, out address)) return false;
         _counts[(int)Event.PageWalkReference]++;
         value = _memory.Read32(address);
         return true;
@@ -293,25 +293,30 @@ public sealed class Mmu
         _memory.Write32(address, _memory.Read32(address) | DirtyBit | Accessed);
     }
 
-    /// <summary>Nested (second-dimension) walk of a guest-physical address; counts its references.</summary>
-    private bool NestedTranslate(uint gpa, bool write, out uint machine)
+    /// <summary>
+    /// Nested (second-dimension) walk of a guest-physical address, counting its two references: one for the
+    /// nested directory entry, one for the nested table entry. <paramref name="pagingStructure"/> says the access
+    /// reads one of the guest's own page-table entries (for the exit qualification).
+    /// </summary>
+    private bool NestedTranslate(uint gpa, MemoryAccess access, bool pagingStructure, out uint machine)
     {
         machine = 0;
+        bool write = access == MemoryAccess.Write;
         uint root = NestedRoot!.Value;
         _counts[(int)Event.NestedWalkReference]++;
         uint npde = _memory.Read32(root + (gpa >> 22) * 4);
-        if ((npde & Present) == 0 || (write && (npde & Writable) == 0)) return NestedFault(gpa, write);
+        if ((npde & Present) == 0) return NestedViolation(gpa, access, pagingStructure, 0);
         _counts[(int)Event.NestedWalkReference]++;
         uint npte = _memory.Read32((npde & ~0xFFFu) + ((gpa >> 12) & 0x3FF) * 4);
-        if ((npte & Present) == 0 || (write && (npte & Writable) == 0)) return NestedFault(gpa, write);
+        uint allowed = (npte & Present) == 0 ? 0 : npde & npte & (Present | Writable);
+        if (allowed == 0 || (write && (allowed & Writable) == 0)) return NestedViolation(gpa, access, pagingStructure, allowed);
         machine = (npte & ~0xFFFu) | (gpa & 0xFFF);
         return true;
     }
 
-    private bool NestedFault(uint gpa, bool write)
+    private bool NestedViolation(uint gpa, MemoryAccess access, bool pagingStructure, uint allowed)
     {
-        NestedFaultAddress = gpa;
-        NestedFaultWrite = write;
+        LastNestedFault = new NestedFault(gpa, access, pagingStructure, (allowed & Present) != 0, (allowed & Writable) != 0);
         return false;
     }
 

@@ -25,7 +25,13 @@ public interface IMonitor
     /// </summary>
     void OnExternalInterrupt(Cpu.Cpu cpu);
 
-    /// <summary>A VM exit in VMX non-root mode. The instruction concerned has not executed; EIP points at it.</summary>
+    /// <summary>
+    /// A VM exit in VMX non-root mode (<see cref="Cpu.Cpu.Vmx"/>). The instruction concerned has not executed;
+    /// EIP points at it. The CPU has counted the exit; a VMM reads what it needs from the VMCS with
+    /// <see cref="Vmcs.Read"/> (counted, as VMREAD is on hardware) and writes guest state and the event to inject
+    /// with <see cref="Vmcs.Write"/>; <paramref name="exit"/> is the same information, uncounted, for diagnostics.
+    /// Returning is the VM entry (counted, with the entry checks and the injection).
+    /// </summary>
     void OnVmExit(Cpu.Cpu cpu, in VmExit exit);
 
     /// <summary>

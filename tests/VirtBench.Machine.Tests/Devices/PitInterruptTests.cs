@@ -23,20 +23,9 @@ public class PitInterruptTests
             log = p.CreateLabel("timer_log");
             var count = p.CreateLabel("timer_count");
             var timer = p.CreateLabel("timer");
-            k.SetGate(0x20, timer);
+            k.SetGate(TestKernel.TimerVector, timer);
 
-            // PIC: master at vector 0x20, slave at 0x28, only IRQ 0 unmasked. PIT channel 0: rate generator.
-            foreach (var (port, value) in new (byte, byte)[]
-                     {
-                         (0x20, 0x11), (0x21, 0x20), (0x21, 0x04), (0x21, 0x01),
-                         (0xA0, 0x11), (0xA1, 0x28), (0xA1, 0x02), (0xA1, 0x01),
-                         (0x21, 0xFE), (0xA1, 0xFF),
-                         (0x43, 0x34), (0x40, PitCount & 0xFF), (0x40, PitCount >> 8),
-                     })
-            {
-                a.mov(al, value);
-                a.@out(port, al);
-            }
+            k.StartTimer(PitCount); // IRQ 0 at vector 0x20
             a.sti();
             loop = p.CreateLabel("spin");
             p.Place(ref loop);

@@ -120,6 +120,52 @@ internal sealed class TestKernel
         Asm.invlpg(__[linear]);
     }
 
+    /// <summary>
+    /// Emits: the PIC remapped (master at vector <see cref="TimerVector"/>, slave at 0x28), only IRQ 0 unmasked,
+    /// and PIT channel 0 as a rate generator of <paramref name="pitCount"/> ticks per interrupt. Interrupts stay off.
+    /// </summary>
+    public void StartTimer(ushort pitCount)
+    {
+        foreach (var (port, value) in new (byte, byte)[]
+                 {
+                     (0x20, 0x11), (0x21, TimerVector), (0x21, 0x04), (0x21, 0x01),
+                     (0xA0, 0x11), (0xA1, 0x28), (0xA1, 0x02), (0xA1, 0x01),
+                     (0x21, 0xFE), (0xA1, 0xFF),
+                     (0x43, 0x34), (0x40, (byte)pitCount), (0x40, (byte)(pitCount >> 8)),
+                 })
+        {
+            Asm.mov(al, value);
+            Asm.@out(port, al);
+        }
+    }
+
+    /// <summary>
+    /// Emits a bench-port mark: <see cref="Platform.BenchBegin"/> (after the operation count) opens the measured
+    /// region, <see cref="Platform.BenchEnd"/> closes it. EAX is clobbered.
+    /// </summary>
+    public void Bench(uint command, uint operations = 1)
+    {
+        if (command == Platform.BenchBegin)
+        {
+            Asm.mov(eax, operations);
+            Asm.@out((byte)Platform.BenchOpsPort, eax);
+        }
+        Asm.mov(eax, command);
+        Asm.@out((byte)Platform.BenchControlPort, eax);
+    }
+
+    /// <summary>Emits a jump over padding to the next page, so that the code after it starts a page (its fetches stay on one page).</summary>
+    public void ContinueOnNewPage()
+    {
+        var next = Program.CreateLabel();
+        Asm.jmp(next);
+        Program.Align(4096);
+        Program.Place(ref next);
+    }
+
+    /// <summary>The vector of IRQ 0 after <see cref="StartTimer"/>.</summary>
+    public const byte TimerVector = 0x20;
+
     private void Emit(Action<TestKernel> body)
     {
         var a = Asm;

@@ -1,5 +1,6 @@
 using Iced.Intel;
 using VirtBench.Machine.Monitor;
+using VirtBench.Machine.Tests.Vmx;
 using static Iced.Intel.AssemblerRegisters;
 
 namespace VirtBench.Machine.Tests.Instructions;
@@ -68,33 +69,24 @@ public class RepExecutionTests
     [Fact]
     public void StringIoExitsToTheVmmBeforeAnyElementWithTheStringAndRepBits()
     {
-        var (pc, repEip) = Build(a => { a.mov(esi, Buffer); a.mov(ecx, 5u); a.mov(dx, (ushort)Platform.Com1Port); }, a => a.rep.outsb());
-        var monitor = new RecordingMonitor();
-        pc.Cpu.Monitor = monitor;
-        pc.Cpu.Vmx = new VmxControls();
-        Assert.Equal(OutcomeKind.EngineStop, pc.Run().Kind);
-        var exit = Assert.Single(monitor.Exits);
-        Assert.Equal(VmExitReason.IoInstruction, exit.Reason);
-        Assert.True(exit.IsString && exit.IsRep && exit.IsWrite);
-        Assert.Equal(Platform.Com1Port, exit.Port);
-        Assert.Equal(1, exit.Size);
-        Assert.Equal(2, exit.InstructionLength);
-        Assert.Equal(repEip, pc.Cpu.Eip);
-        Assert.Equal(5u, pc.Cpu.Ecx);
-        Assert.Equal("", pc.Uart.Output);
-    }
-
-    private sealed class RecordingMonitor : IMonitor
-    {
-        public readonly List<VmExit> Exits = [];
-        public Disposition OnException(Cpu.Cpu cpu, in GuestException exception) => Disposition.Deliver;
-        public void OnExternalInterrupt(Cpu.Cpu cpu) { }
-        public void OnSensitiveInstruction(Cpu.Cpu cpu, in SensitiveInstruction instruction) { }
-
-        public void OnVmExit(Cpu.Cpu cpu, in VmExit exit)
+        var image = TestImage.Build(a =>
         {
-            Exits.Add(exit);
-            cpu.Stop(new RunOutcome(OutcomeKind.EngineStop, "stopped at the first exit"));
-        }
+            a.mov(esi, Buffer);
+            a.mov(ecx, 5u);
+            a.mov(dx, (ushort)Platform.Com1Port);
+            a.rep.outsb();
+            TestImage.Exit(a, 0);
+        });
+        var vmx = VmxHarness.Launch(image, h => h.SetControls(VmcsField.ProcessorBasedControls, (uint)ProcessorBasedControls.UnconditionalIoExiting));
+        Assert.Equal(OutcomeKind.EngineStop, vmx.Pc.Run().Kind);
+        var exit = Assert.Single(vmx.Exits);
+        Assert.Equal(VmExitReason.IoInstruction, exit.Reason);
+        Assert.Equal(new IoQualification(Platform.Com1Port, 1, In: false, String: true, Rep: true), IoQualification.Decode(exit.Qualification));
+        Assert.Equal(2, exit.InstructionLength);
+        Assert.Equal(1u << 7 | 3u << 15, exit.InstructionInfo); // 32-bit addresses, DS
+        Assert.Equal(Buffer, exit.GuestLinearAddress);
+        Assert.Equal(exit.Instruction.IP, vmx.Pc.Cpu.Eip);
+        Assert.Equal(5u, vmx.Pc.Cpu.Ecx);
+        Assert.Equal("", vmx.Pc.Uart.Output);
     }
 }

@@ -135,7 +135,7 @@ internal sealed class BinaryTranslationMonitor : IMonitor
         bool heldBySti = entry is { AfterSti: true } && _data.Read(TranslatorData.InterruptFlagBeforeSti) == 0;
         if (entry is not { IsBoundary: true } at || heldBySti)
         {
-            _cpu.SetInterruptShadow();   // step one translated instruction, then ask again
+            _cpu.SetInterruptShadow(GuestInterruptibility.BlockingBySti);   // step one translated instruction, then ask again
             return;
         }
         _cpu.Eip = at.GuestEip;

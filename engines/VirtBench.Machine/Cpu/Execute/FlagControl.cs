@@ -1,4 +1,5 @@
 using Iced.Intel;
+using VirtBench.Machine.Monitor;
 
 namespace VirtBench.Machine.Cpu.Execute;
 
@@ -79,7 +80,7 @@ internal static unsafe class FlagControl
     private static bool Sti(Cpu c, ref Op op)
     {
         if (c.Cpl > c.Iopl) return c.GeneralProtection(0);
-        if (!c.InterruptsEnabled) c.SetInterruptShadow();
+        if (!c.InterruptsEnabled) c.SetInterruptShadow(GuestInterruptibility.BlockingBySti);
         c.FlagsRest |= (uint)FlagBits.IF;
         return true;
     }

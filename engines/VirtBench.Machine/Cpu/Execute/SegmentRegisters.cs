@@ -1,4 +1,5 @@
 using Iced.Intel;
+using VirtBench.Machine.Monitor;
 
 namespace VirtBench.Machine.Cpu.Execute;
 
@@ -66,7 +67,7 @@ internal static unsafe class SegmentRegisters
     {
         if (seg == (int)SegReg.Cs) return c.InvalidOpcode();
         if (!c.LoadDataSegment((SegReg)seg, (ushort)selector)) return false;
-        if (seg == (int)SegReg.Ss) c.SetInterruptShadow();
+        if (seg == (int)SegReg.Ss) c.SetInterruptShadow(GuestInterruptibility.BlockingByMovSs);
         return true;
     }
 

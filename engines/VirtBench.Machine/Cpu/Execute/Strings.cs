@@ -317,10 +317,15 @@ internal static unsafe class Strings
         if (!c.CheckIoPermission(port, op.Size)) return false;
         if (c.Vmx is { } vmx && vmx.IoExits(port, op.Size))
         {
+            bool input = typeof(T) == typeof(Ins);
+            int seg = input ? (int)SegReg.Es : op.Seg;
+            uint offset = c.Regs[input ? 7 : 6] & op.AddrMask;
             return SystemInstructions.Exit(c, ref op, new VmExit
             {
-                Reason = VmExitReason.IoInstruction, Port = port, Size = op.Size, IsWrite = typeof(T) == typeof(Outs),
-                IsString = true, IsRep = op.Aux != 0,
+                Reason = VmExitReason.IoInstruction,
+                Qualification = new IoQualification(port, op.Size, input, String: true, Rep: op.Aux != 0).Encode(),
+                InstructionInfo = (op.AddrMask == 0xFFFF ? 0u : 1u) << 7 | (uint)seg << 15, // address size, segment
+                GuestLinearAddress = c.Segment((SegReg)seg).Base + offset,
             });
         }
         return true;

@@ -10,8 +10,6 @@ namespace VirtBench.Machine.Cpu.Execute;
 /// </summary>
 internal static unsafe class SystemInstructions
 {
-    public const uint MsrTsc = 0x10, MsrSysenterCs = 0x174, MsrSysenterEsp = 0x175, MsrSysenterEip = 0x176;
-
     public static bool TryBind(ref Op op, in Instruction i)
     {
         op.EndsBlock = true;
@@ -119,6 +117,7 @@ internal static unsafe class SystemInstructions
     internal static bool Exit(Cpu c, ref Op op, VmExit exit)
     {
         c.Eip = op.Eip;
+        c.RetireAhead(op.Position); // the ops before it in the block have retired: the VMM sees exact simulated time
         c.ExitToMonitor(exit with { InstructionLength = (int)(op.NextEip - op.Eip), Instruction = c.InstructionOf(ref op) });
         c.Aborted = true;
         return false;
@@ -149,8 +148,7 @@ internal static unsafe class SystemInstructions
     {
         ushort port = (ushort)(op.Aux == 1 ? c.Regs[2] : op.Imm);
         if (!c.CheckIoPermission(port, op.Size)) return false;
-        if (c.Vmx is { } vmx && vmx.IoExits(port, op.Size))
-            return Exit(c, ref op, new VmExit { Reason = VmExitReason.IoInstruction, Port = port, Size = op.Size, IsWrite = false });
+        if (c.Vmx is { } vmx && vmx.IoExits(port, op.Size)) return Exit(c, ref op, IoExit(port, op, input: true));
         uint v = c.Io.Read(port, op.Size);
         if (op.Size == 4) c.Regs[0] = v; else if (op.Size == 2) W16.Set(c, 0, v); else W8.Set(c, 0, v);
         return false;
@@ -160,15 +158,24 @@ internal static unsafe class SystemInstructions
     {
         ushort port = (ushort)(op.Aux == 1 ? c.Regs[2] : op.Imm);
         if (!c.CheckIoPermission(port, op.Size)) return false;
-        if (c.Vmx is { } vmx && vmx.IoExits(port, op.Size))
-            return Exit(c, ref op, new VmExit { Reason = VmExitReason.IoInstruction, Port = port, Size = op.Size, IsWrite = true });
+        if (c.Vmx is { } vmx && vmx.IoExits(port, op.Size)) return Exit(c, ref op, IoExit(port, op, input: false));
         uint mask = op.Size == 4 ? 0xFFFF_FFFF : op.Size == 2 ? 0xFFFFu : 0xFFu;
         c.Io.Write(port, op.Size, c.Regs[0] & mask);
         return false;
     }
 
+    private static VmExit IoExit(ushort port, in Op op, bool input) => new()
+    {
+        Reason = VmExitReason.IoInstruction,
+        Qualification = new IoQualification(port, op.Size, input, ImmediatePort: op.Aux == 0).Encode(),
+    };
+
     // ---- control registers ----
 
+    /// <summary>
+    /// mov to CRn. In VMX non-root mode a CR0/CR4 write exits when it would change a VMM-owned bit relative to
+    /// the read shadow, before the checks of the value (SDM 25.1.1); otherwise the VMM-owned bits keep their value.
+    /// </summary>
     private static bool MovToCr(Cpu c, ref Op op)
     {
         if (!Privileged(c)) return false;
@@ -177,24 +184,28 @@ internal static unsafe class SystemInstructions
         switch (op.Aux)
         {
             case 0:
+                if (vmx is not null)
+                {
+                    if (((value ^ vmx.Cr0ReadShadow) & vmx.Cr0GuestHostMask) != 0) return Exit(c, ref op, CrExit(0, CrAccessType.MovToCr, op.R1));
+                    value = (value & ~vmx.Cr0GuestHostMask) | (c.Cr0 & vmx.Cr0GuestHostMask);
+                }
                 if ((value & 0x8000_0001) == 0x8000_0000 || (value & 0x6000_0000) == 0x4000_0000) return c.GeneralProtection(0);
-                if (vmx is not null && ((value ^ vmx.Cr0ReadShadow) & vmx.Cr0GuestHostMask) != 0)
-                    return Exit(c, ref op, CrExit(0, op.R1, write: true));
-                if (vmx is not null) value = (value & ~vmx.Cr0GuestHostMask) | (c.Cr0 & vmx.Cr0GuestHostMask);
                 c.SetCr0(value);
                 return false;
             case 2:
                 c.Cr2 = value;
                 return false;
             case 3:
-                if (vmx is { Cr3LoadExiting: true }) return Exit(c, ref op, CrExit(3, op.R1, write: true));
+                if (vmx is { Cr3LoadExiting: true }) return Exit(c, ref op, CrExit(3, CrAccessType.MovToCr, op.R1));
                 c.SetCr3(value);
                 return false;
             case 4:
+                if (vmx is not null)
+                {
+                    if (((value ^ vmx.Cr4ReadShadow) & vmx.Cr4GuestHostMask) != 0) return Exit(c, ref op, CrExit(4, CrAccessType.MovToCr, op.R1));
+                    value = (value & ~vmx.Cr4GuestHostMask) | (c.Cr4 & vmx.Cr4GuestHostMask);
+                }
                 if ((value & ~0x0000_07FFu) != 0) return c.GeneralProtection(0);
-                if (vmx is not null && ((value ^ vmx.Cr4ReadShadow) & vmx.Cr4GuestHostMask) != 0)
-                    return Exit(c, ref op, CrExit(4, op.R1, write: true));
-                if (vmx is not null) value = (value & ~vmx.Cr4GuestHostMask) | (c.Cr4 & vmx.Cr4GuestHostMask);
                 c.SetCr4(value);
                 return false;
             default:
@@ -202,6 +213,7 @@ internal static unsafe class SystemInstructions
         }
     }
 
+    /// <summary>mov from CRn; in VMX non-root mode CR0 and CR4 read the shadow for VMM-owned bits.</summary>
     private static bool MovFromCr(Cpu c, ref Op op)
     {
         if (!Privileged(c)) return false;
@@ -209,34 +221,46 @@ internal static unsafe class SystemInstructions
         uint value;
         switch (op.Aux)
         {
-            case 0: value = vmx is null ? c.Cr0 : (c.Cr0 & ~vmx.Cr0GuestHostMask) | (vmx.Cr0ReadShadow & vmx.Cr0GuestHostMask); break;
+            case 0: value = vmx is null ? c.Cr0 : vmx.GuestVisibleCr0(c.Cr0); break;
             case 2: value = c.Cr2; break;
             case 3:
-                if (vmx is { Cr3StoreExiting: true }) return Exit(c, ref op, CrExit(3, op.R0, write: false));
+                if (vmx is { Cr3StoreExiting: true }) return Exit(c, ref op, CrExit(3, CrAccessType.MovFromCr, op.R0));
                 value = c.Cr3;
                 break;
-            case 4: value = vmx is null ? c.Cr4 : (c.Cr4 & ~vmx.Cr4GuestHostMask) | (vmx.Cr4ReadShadow & vmx.Cr4GuestHostMask); break;
+            case 4: value = vmx is null ? c.Cr4 : vmx.GuestVisibleCr4(c.Cr4); break;
             default: return c.InvalidOpcode();
         }
         c.Regs[op.R0] = value;
         return false;
     }
 
-    private static VmExit CrExit(int cr, int reg, bool write) =>
-        new() { Reason = VmExitReason.ControlRegisterAccess, ControlRegister = cr, Register = (Reg)reg, IsWrite = write };
+    private static VmExit CrExit(int cr, CrAccessType access, int reg, bool lmswFromMemory = false, uint lmswSource = 0) => new()
+    {
+        Reason = VmExitReason.ControlRegisterAccess,
+        Qualification = new CrAccessQualification(cr, access, (Reg)reg, lmswFromMemory, (ushort)lmswSource).Encode(),
+    };
 
+    /// <summary>
+    /// lmsw loads PE, MP, EM and TS, and cannot clear PE. In VMX non-root mode it exits when it would change a
+    /// VMM-owned bit among them relative to the read shadow, or set PE against a shadow PE of 0 (SDM 25.1.3).
+    /// </summary>
     private static bool Lmsw(Cpu c, ref Op op)
     {
         if (!Privileged(c)) return false;
         uint v;
-        if ((op.Aux & 0x80) != 0) v = c.Regs[op.R0];
+        bool fromMemory = (op.Aux & 0x80) == 0;
+        if (!fromMemory) v = c.Regs[op.R0];
         else if (!c.Read16(op.Seg, op.Ea(c), out v)) return false;
-        // lmsw loads PE, MP, EM and TS, and cannot clear PE.
-        uint cr0 = (c.Cr0 & ~0xEu) | (v & 0xF) | (c.Cr0 & 1);
+        uint loaded = (v & 0xF) | (c.Cr0 & 1);
         var vmx = c.Vmx;
-        if (vmx is not null && ((cr0 ^ vmx.Cr0ReadShadow) & vmx.Cr0GuestHostMask & 0xF) != 0)
-            return Exit(c, ref op, CrExit(0, 0, write: true));
-        c.SetCr0(cr0);
+        if (vmx is not null)
+        {
+            uint mask = vmx.Cr0GuestHostMask & 0xF, shadow = vmx.Cr0ReadShadow & 0xF;
+            if (((v ^ shadow) & mask & 0xE) != 0 || ((mask & 1) != 0 && (shadow & 1) == 0 && (v & 1) != 0))
+                return Exit(c, ref op, CrExit(0, CrAccessType.Lmsw, 0, fromMemory, v & 0xFFFF));
+            loaded = (loaded & ~mask) | (c.Cr0 & mask);
+        }
+        c.SetCr0((c.Cr0 & ~0xFu) | loaded);
         return false;
     }
 
@@ -244,19 +268,20 @@ internal static unsafe class SystemInstructions
     {
         if (!c.Sensitive(ref op)) return false;
         var vmx = c.Vmx;
-        uint cr0 = vmx is null ? c.Cr0 : (c.Cr0 & ~vmx.Cr0GuestHostMask) | (vmx.Cr0ReadShadow & vmx.Cr0GuestHostMask);
+        uint cr0 = vmx is null ? c.Cr0 : vmx.GuestVisibleCr0(c.Cr0);
         if ((op.Aux & 0x80) == 0) return c.Write16(op.Seg, op.Ea(c), cr0);
         if (op.Size == 4) c.Regs[op.R0] = cr0; else W16.Set(c, op.R0, cr0);
         return true;
     }
 
+    /// <summary>clts; in VMX non-root mode it exits when TS is VMM-owned and set in the read shadow, and leaves a VMM-owned TS alone otherwise.</summary>
     private static bool Clts(Cpu c, ref Op op)
     {
         if (!Privileged(c)) return false;
         var vmx = c.Vmx;
-        if (vmx is not null && (vmx.Cr0GuestHostMask & 8) != 0 && (vmx.Cr0ReadShadow & 8) != 0)
-            return Exit(c, ref op, CrExit(0, 0, write: true));
-        c.SetCr0(c.Cr0 & ~8u);
+        bool vmmOwned = vmx is not null && (vmx.Cr0GuestHostMask & 8) != 0;
+        if (vmmOwned && (vmx!.Cr0ReadShadow & 8) != 0) return Exit(c, ref op, CrExit(0, CrAccessType.Clts, 0));
+        if (!vmmOwned) c.SetCr0(c.Cr0 & ~8u);
         return false;
     }
 
@@ -305,7 +330,7 @@ internal static unsafe class SystemInstructions
     {
         if (!Privileged(c)) return false;
         uint linear = c.Segs[op.Seg].Base + op.Ea(c);
-        if (c.Vmx is { InvlpgExiting: true }) return Exit(c, ref op, new VmExit { Reason = VmExitReason.Invlpg, Address = linear });
+        if (c.Vmx is { InvlpgExiting: true }) return Exit(c, ref op, new VmExit { Reason = VmExitReason.Invlpg, Qualification = linear });
         c.Mmu.FlushPage(linear);
         return false;
     }
@@ -333,14 +358,14 @@ internal static unsafe class SystemInstructions
     {
         if (!Privileged(c)) return false;
         uint msr = c.Regs[1];
-        if (c.Vmx is { } vmx && vmx.MsrExitsFor(msr)) return Exit(c, ref op, new VmExit { Reason = VmExitReason.Rdmsr });
+        if (c.Vmx is { } vmx && vmx.MsrExits(msr, write: false)) return Exit(c, ref op, new VmExit { Reason = VmExitReason.Rdmsr });
         ulong value;
         switch (msr)
         {
-            case MsrTsc: value = c.TimeStampCounter + op.Position; break;
-            case MsrSysenterCs: value = c.SysenterCs; break;
-            case MsrSysenterEsp: value = c.SysenterEsp; break;
-            case MsrSysenterEip: value = c.SysenterEip; break;
+            case Msrs.Tsc: value = c.TimeStampCounter + op.Position; break;
+            case Msrs.SysenterCs: value = c.SysenterCs; break;
+            case Msrs.SysenterEsp: value = c.SysenterEsp; break;
+            case Msrs.SysenterEip: value = c.SysenterEip; break;
             default: return c.GeneralProtection(0);
         }
         c.Regs[0] = (uint)value;
@@ -352,12 +377,12 @@ internal static unsafe class SystemInstructions
     {
         if (!Privileged(c)) return false;
         uint msr = c.Regs[1];
-        if (c.Vmx is { } vmx && vmx.MsrExitsFor(msr)) return Exit(c, ref op, new VmExit { Reason = VmExitReason.Wrmsr, IsWrite = true });
+        if (c.Vmx is { } vmx && vmx.MsrExits(msr, write: true)) return Exit(c, ref op, new VmExit { Reason = VmExitReason.Wrmsr });
         switch (msr)
         {
-            case MsrSysenterCs: c.SysenterCs = c.Regs[0]; break;
-            case MsrSysenterEsp: c.SysenterEsp = c.Regs[0]; break;
-            case MsrSysenterEip: c.SysenterEip = c.Regs[0]; break;
+            case Msrs.SysenterCs: c.SysenterCs = c.Regs[0]; break;
+            case Msrs.SysenterEsp: c.SysenterEsp = c.Regs[0]; break;
+            case Msrs.SysenterEip: c.SysenterEip = c.Regs[0]; break;
             default: return c.GeneralProtection(0);
         }
         return false;
