@@ -10,7 +10,7 @@ namespace VirtBench.Engines.Vmm;
 public sealed class GuestInstructionDecoder
 {
     private readonly GuestAddressSpace _memory;
-    private readonly Buffer _buffer = new();
+    private readonly InstructionBytes _buffer = new();
     private readonly Decoder _decoder;
 
     /// <summary>A decoder over the guest's address space.</summary>
@@ -27,18 +27,9 @@ public sealed class GuestInstructionDecoder
     /// </summary>
     public bool TryDecode(uint linear, uint eip, bool user, out Instruction instruction)
     {
-        _buffer.Length = _memory.ReadBytes(linear, _buffer.Bytes, user);
-        _buffer.Position = 0;
+        _buffer.Reset(_memory.ReadBytes(linear, _buffer.Data, user));
         _decoder.IP = eip;
         _decoder.Decode(out instruction);
         return instruction.Code != Code.INVALID && _decoder.LastError == DecoderError.None;
-    }
-
-    private sealed class Buffer : CodeReader
-    {
-        public readonly byte[] Bytes = new byte[15];
-        public int Length, Position;
-
-        public override int ReadByte() => Position < Length ? Bytes[Position++] : -1;
     }
 }

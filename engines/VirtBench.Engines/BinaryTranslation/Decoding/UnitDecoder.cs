@@ -18,7 +18,7 @@ internal sealed class UnitDecoder
     public const int MaxInstructions = 12;
 
     private readonly GuestAddressSpace _memory;
-    private readonly Bytes _reader = new();
+    private readonly InstructionBytes _reader = new();
     private readonly Decoder _decoder;
 
     /// <summary>A decoder over the guest's address space.</summary>
@@ -106,17 +106,6 @@ internal sealed class UnitDecoder
             at = stop;
         }
         return true;
-    }
-
-    /// <summary>The bytes of one instruction, fed to Iced.</summary>
-    private sealed class Bytes : CodeReader
-    {
-        public readonly byte[] Data = new byte[15];
-        private int _length, _position;
-
-        public void Reset(int length) => (_length, _position) = (length, 0);
-
-        public override int ReadByte() => _position < _length ? Data[_position++] : -1;
     }
 }
 

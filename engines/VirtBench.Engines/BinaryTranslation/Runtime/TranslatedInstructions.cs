@@ -1,4 +1,5 @@
 using Iced.Intel;
+using VirtBench.Engines.Vmm;
 using VirtBench.Machine.Memory;
 
 namespace VirtBench.Engines.BinaryTranslation.Runtime;
@@ -10,7 +11,7 @@ namespace VirtBench.Engines.BinaryTranslation.Runtime;
 internal sealed class TranslatedInstructions
 {
     private readonly PhysicalMemory _memory;
-    private readonly Bytes _reader = new();
+    private readonly InstructionBytes _reader = new();
     private readonly Decoder _decoder;
 
     /// <summary>A decoder over machine memory.</summary>
@@ -23,19 +24,11 @@ internal sealed class TranslatedInstructions
     /// <summary>The instruction at machine address <paramref name="address"/>; false if it does not decode.</summary>
     public bool TryDecode(uint address, out Instruction instruction)
     {
-        _reader.Length = (int)Math.Min(15u, _memory.Size - address);
-        _memory.View(address, _reader.Length).CopyTo(_reader.Data);
-        _reader.Position = 0;
+        int length = (int)Math.Min(InstructionBytes.MaxLength, _memory.Size - address);
+        _memory.View(address, length).CopyTo(_reader.Data);
+        _reader.Reset(length);
         _decoder.IP = address;
         _decoder.Decode(out instruction);
         return instruction.Code != Code.INVALID;
-    }
-
-    private sealed class Bytes : CodeReader
-    {
-        public readonly byte[] Data = new byte[15];
-        public int Length, Position;
-
-        public override int ReadByte() => Position < Length ? Data[Position++] : -1;
     }
 }
