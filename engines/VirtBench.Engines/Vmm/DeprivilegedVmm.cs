@@ -204,7 +204,7 @@ public sealed class DeprivilegedVmm : IEmulationHost
     /// </summary>
     public VmmOutcome EmulateBlockedWrite(in ShadowFault fault, bool decoded, in Instruction instruction, uint eip, int cpl)
     {
-        var result = Writes.Resolve(fault, decoded, instruction, $"EIP 0x{eip:x8}", cpl);
+        var result = Writes.Resolve(fault, decoded, instruction, eip, cpl);
         return result.Status switch
         {
             EmulationStatus.Completed => VmmOutcome.ContinueAt(result.NextEip),

@@ -24,22 +24,23 @@ public sealed class ShadowWriteEmulation(Cpu cpu, ShadowPageTables shadows, Gues
     public EmulationResult Resolve(in ShadowFault fault, uint linear, uint eip, int guestCpl)
     {
         bool decoded = decoder.TryDecode(linear, eip, guestCpl == 3, out var instruction);
-        return Resolve(fault, decoded, instruction, $"0x{linear:x8}", guestCpl);
+        return Resolve(fault, decoded, instruction, linear, guestCpl);
     }
 
     /// <summary>
     /// Resolves the write <paramref name="fault"/> describes, made by <paramref name="instruction"/> (already decoded by
-    /// the caller; <paramref name="decoded"/> false if it could not be read), found at <paramref name="where"/> (for a
-    /// stop message). Binary translation passes the translated copy of the guest instruction it is executing.
+    /// the caller; <paramref name="decoded"/> false if it could not be read), found at guest address
+    /// <paramref name="address"/> (for a stop message; formatted only then, since traced writes are frequent). Binary
+    /// translation passes the translated copy of the guest instruction it is executing.
     /// </summary>
-    public EmulationResult Resolve(in ShadowFault fault, bool decoded, in Instruction instruction, string where, int guestCpl)
+    public EmulationResult Resolve(in ShadowFault fault, bool decoded, in Instruction instruction, uint address, int guestCpl)
     {
         bool traced = fault.Kind == ShadowFaultKind.TracedWrite;
         var restart = new EmulationResult(EmulationStatus.NotEmulated);
         if (!decoded)
             return traced && shadows.Unshadow(fault.Physical)
                 ? restart
-                : Stop($"cannot decode the instruction at {where} that writes guest-physical 0x{fault.Physical:x8}");
+                : Stop($"cannot decode the instruction at 0x{address:x8} that writes guest-physical 0x{fault.Physical:x8}");
         bool reuse = guestCpl == 3 || instruction.HasRepPrefix || instruction.HasRepePrefix || instruction.HasRepnePrefix;
         if (traced && reuse && shadows.Unshadow(fault.Physical)) return restart;
         var result = emulator.EmulateWrite(instruction, guestCpl);
@@ -53,7 +54,7 @@ public sealed class ShadowWriteEmulation(Cpu cpu, ShadowPageTables shadows, Gues
             default:
                 return traced && shadows.Unshadow(fault.Physical)
                     ? restart
-                    : Stop($"cannot emulate '{instruction}' at {where}, a write to guest-physical 0x{fault.Physical:x8} that the shadow page tables must not let through");
+                    : Stop($"cannot emulate '{instruction}' at 0x{address:x8}, a write to guest-physical 0x{fault.Physical:x8} that the shadow page tables must not let through");
         }
     }
 
